@@ -1,0 +1,41 @@
+# Every target bootstraps .venv by itself; it reinstalls only when pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WEB := spectator/web
+
+.PHONY: local test bench lint package web clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
+
+web: $(WEB)/node_modules/.installed
+	cd $(WEB) && npm run --silent build
+
+local: $(STAMP) web
+	$(BIN)/tumble local
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(STAMP) lint web
+	cd $(WEB) && npm run --silent check && npm test --silent
+	$(BIN)/python -m pytest
+
+bench: $(STAMP) web
+	$(BIN)/tumble bench
+
+package: $(STAMP) web
+	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
+
+clean:
+	rm -rf $(VENV) dist build *.egg-info $(WEB)/node_modules $(WEB)/dist

@@ -1,0 +1,89 @@
+"""The embedded AWS backend: moto's server on loopback, no Docker and no account needed.
+
+`python -m gateway_adapter.embedded --port 4566` runs it as its own process, so the gateway's
+event loop never competes with moto for the GIL."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import socket
+import threading
+import time
+import urllib.request
+from types import TracebackType
+
+from moto.server import ThreadedMotoServer
+
+__all__ = ["EmbeddedAws", "free_port", "wait_for_http"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for_http(url: str, timeout_s: float = 10.0) -> None:
+    """Until `url` answers anything at all over HTTP; raises TimeoutError after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=0.5).close()
+            return
+        except urllib.error.HTTPError:
+            return  # it answered, with an error status: it is up
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer within {timeout_s} s") from None
+            time.sleep(0.05)
+
+
+class EmbeddedAws:
+    """moto's ThreadedMotoServer bound to loopback; a context manager."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
+        # werkzeug logs every request at INFO; the embedded backend should be quiet.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> EmbeddedAws:
+        self._server.start()
+        wait_for_http(f"{self.endpoint_url}/moto-api/")
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> EmbeddedAws:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m gateway_adapter.embedded",
+                                     description="moto's AWS server on loopback")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with EmbeddedAws(args.host, args.port) as aws:
+        print(f"embedded AWS ready at {aws.endpoint_url}", flush=True)
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()

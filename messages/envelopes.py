@@ -1,0 +1,119 @@
+"""How an Event travels: the Kinesis record body, the WebSocket submit envelope, and the frames
+a spectator receives. Every wire field name is spelled here and nowhere else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import ValidationError
+from .events import Event, Source, parse_event_type, validate_message
+
+__all__ = [
+    "STATUS",
+    "SUBMIT_ACTION",
+    "SUBSCRIBE_ACTION",
+    "decode_event",
+    "decode_kinesis_data",
+    "decode_spectator_frame",
+    "encode_kinesis_data",
+    "error_frame",
+    "event_body",
+    "spectator_frame",
+    "submit_envelope",
+    "subscribed_frame",
+]
+
+SUBMIT_ACTION = "submitIotEvent"
+SUBSCRIBE_ACTION = "subscribe"
+
+# Kinesis record body and the `event` of a submit envelope.
+MESSAGE_TYPE = "MessageType"
+MESSAGE = "Message"
+EVENT_ID = "EventId"
+SENT_AT = "SentAt"
+
+# Spectator frame.
+FRAME_MESSAGE_TYPE = "message_type"
+FRAME_PAYLOAD = "payload"
+FRAME_EVENT_ID = "event_id"
+FRAME_SENT_AT = "sent_at"
+FRAME_SOURCE = "source"
+
+# Control frames (answers to a client's own request) carry a status instead of a message_type.
+STATUS = "status"
+
+
+def event_body(event: Event) -> dict[str, Any]:
+    return {
+        MESSAGE_TYPE: event.message_type.value,
+        MESSAGE: event.message,
+        EVENT_ID: event.event_id,
+        SENT_AT: event.sent_at,
+    }
+
+
+def decode_event(body: object) -> Event:
+    """An Event from a decoded record body or envelope `event`; errors name the field."""
+    if not isinstance(body, Mapping):
+        raise ValidationError("event", f"must be an object, not {type(body).__name__}")
+    event_type = parse_event_type(body.get(MESSAGE_TYPE))
+    message = validate_message(event_type, body.get(MESSAGE))
+    event_id = body.get(EVENT_ID)
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
+        raise ValidationError(EVENT_ID, "must be a string of 1 to 64 characters")
+    sent_at = body.get(SENT_AT)
+    if isinstance(sent_at, bool) or not isinstance(sent_at, int) or sent_at < 0:
+        raise ValidationError(SENT_AT, "must be a non-negative integer (epoch milliseconds)")
+    return Event(event_type, message, event_id, sent_at)
+
+
+def encode_kinesis_data(event: Event) -> bytes:
+    return json.dumps(event_body(event), separators=(",", ":")).encode()
+
+
+def decode_kinesis_data(data: bytes) -> Event:
+    try:
+        body = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError("data", f"is not JSON: {exc}") from exc
+    return decode_event(body)
+
+
+def submit_envelope(event: Event) -> str:
+    """The text frame a shipper sends: `{"action": "submitIotEvent", "event": {...}}`."""
+    return json.dumps({"action": SUBMIT_ACTION, "event": event_body(event)}, separators=(",", ":"))
+
+
+def spectator_frame(event: Event, source: Source, message: Mapping[str, Any]) -> str:
+    """What a spectator receives; `payload` is the (projected) Message as a JSON string, as the
+    original clients expect (`JSON.parse(frame.payload)`)."""
+    return json.dumps(
+        {
+            FRAME_MESSAGE_TYPE: event.message_type.value,
+            FRAME_PAYLOAD: json.dumps(message, separators=(",", ":")),
+            FRAME_EVENT_ID: event.event_id,
+            FRAME_SENT_AT: event.sent_at,
+            FRAME_SOURCE: source.value,
+        },
+        separators=(",", ":"),
+    )
+
+
+def decode_spectator_frame(frame: str | bytes) -> dict[str, Any]:
+    """A spectator frame with its payload parsed; control frames come back as they are."""
+    decoded: dict[str, Any] = json.loads(frame)
+    if FRAME_PAYLOAD in decoded:
+        decoded[FRAME_PAYLOAD] = json.loads(decoded[FRAME_PAYLOAD])
+    return decoded
+
+
+def error_frame(code: str, message: str, field: str | None = None) -> str:
+    """The answer to a request that was refused; nothing was changed."""
+    return json.dumps({STATUS: "error", "error": code, "message": message, "field": field})
+
+
+def subscribed_frame(subscriptions: list[dict[str, Any]]) -> str:
+    return json.dumps({STATUS: "subscribed", "subscriptions": subscriptions})
+

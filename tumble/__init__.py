@@ -1,0 +1,1 @@
+"""The `tumble` command: one entry point whose subcommands live in the packages they drive."""

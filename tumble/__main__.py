@@ -1,0 +1,3 @@
+from tumble.cli import main
+
+raise SystemExit(main())
