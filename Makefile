@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEB := spectator/web
 
-.PHONY: local test bench lint package web clean
+.PHONY: local test bench lint package web web-test clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,16 @@ $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund
 	@touch $@
 
+# The race page is built only once it exists (spectator/web/package.json).
+ifneq ($(wildcard $(WEB)/package.json),)
 web: $(WEB)/node_modules/.installed
 	cd $(WEB) && npm run --silent build
+web-test: web
+	cd $(WEB) && npm run --silent check && npm test --silent
+else
+web:
+web-test:
+endif
 
 local: $(STAMP) web
 	$(BIN)/tumble local
@@ -27,8 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) lint web
-	cd $(WEB) && npm run --silent check && npm test --silent
+test: $(STAMP) lint web-test
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) web

@@ -63,8 +63,11 @@ def _localstack_url() -> str:
     from localstack_client.config import get_service_endpoint
 
     endpoint = get_service_endpoint("kinesis")
-    return endpoint.replace("localhost.localstack.cloud", "localhost") if endpoint else (
-        LOCALSTACK_URL)
+    return (
+        endpoint.replace("localhost.localstack.cloud", "localhost")
+        if endpoint
+        else (LOCALSTACK_URL)
+    )
 
 
 def choose_backend(env: Mapping[str, str] | None = None) -> Backend:
@@ -75,10 +78,18 @@ def choose_backend(env: Mapping[str, str] | None = None) -> Backend:
     if localstack_healthy(url):
         return Backend("localstack", url, f"a LocalStack answers at {url}/_localstack/health")
     if env.get("BACKEND") == "localstack":
-        return Backend("localstack", url, "BACKEND=localstack: starting the pinned compose file",
-                       started_localstack=True)
-    return Backend("embedded", None, "no endpoint set and no LocalStack reachable; moto's server "
-                   "runs in-process, no Docker needed")
+        return Backend(
+            "localstack",
+            url,
+            "BACKEND=localstack: starting the pinned compose file",
+            started_localstack=True,
+        )
+    return Backend(
+        "embedded",
+        None,
+        "no endpoint set and no LocalStack reachable; moto's server "
+        "runs in-process, no Docker needed",
+    )
 
 
 def start_localstack(url: str, env: Mapping[str, str] | None = None) -> None:
@@ -96,10 +107,15 @@ def start_localstack(url: str, env: Mapping[str, str] | None = None) -> None:
         if localstack_healthy(url):
             return
         time.sleep(1)
-    raise BackendError(f"LocalStack did not become healthy at {url} within "
-                       f"{LOCALSTACK_START_TIMEOUT_S} s")
+    raise BackendError(
+        f"LocalStack did not become healthy at {url} within {LOCALSTACK_START_TIMEOUT_S} s"
+    )
 
 
 def stop_localstack(env: Mapping[str, str] | None = None) -> None:
-    subprocess.run(["docker", "compose", "-f", str(COMPOSE_FILE), "down"], check=False,
-                   env=dict(os.environ if env is None else env), capture_output=True)
+    subprocess.run(
+        ["docker", "compose", "-f", str(COMPOSE_FILE), "down"],
+        check=False,
+        env=dict(os.environ if env is None else env),
+        capture_output=True,
+    )

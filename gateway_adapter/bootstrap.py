@@ -72,9 +72,10 @@ def _stream(client: ClientFactory, logical_id: str, props: dict[str, Any]) -> Ch
             raise
         created = False
     waiter_deadline = time.monotonic() + STREAM_ACTIVE_TIMEOUT_S
-    while kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"][
-        "StreamStatus"
-    ] != "ACTIVE":
+    while (
+        kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"]
+        != "ACTIVE"
+    ):
         if time.monotonic() > waiter_deadline:
             raise TimeoutError(f"stream {name} did not become ACTIVE")
         time.sleep(0.1)
@@ -130,8 +131,11 @@ def _bucket(client: ClientFactory, logical_id: str, props: dict[str, Any]) -> Ch
     created = True
     try:
         region = s3.meta.region_name
-        extra = {} if region == "us-east-1" else {
-            "CreateBucketConfiguration": {"LocationConstraint": region}}
+        extra = (
+            {}
+            if region == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        )
         s3.create_bucket(Bucket=name, **extra)
     except ClientError as error:
         if not _exists(error, "BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
@@ -143,8 +147,9 @@ def _bucket(client: ClientFactory, logical_id: str, props: dict[str, Any]) -> Ch
 def _queue(client: ClientFactory, logical_id: str, props: dict[str, Any]) -> Change:
     sqs = client("sqs")
     name = props.get("QueueName", logical_id)
-    existed = name in [url.rsplit("/", 1)[-1] for url in
-                       sqs.list_queues(QueueNamePrefix=name).get("QueueUrls", [])]
+    existed = name in [
+        url.rsplit("/", 1)[-1] for url in sqs.list_queues(QueueNamePrefix=name).get("QueueUrls", [])
+    ]
     sqs.create_queue(QueueName=name)  # idempotent for identical attributes
     return Change(logical_id, "queue", name, not existed)
 

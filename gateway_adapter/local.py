@@ -70,11 +70,13 @@ class LocalStack:
         self.backend = choose_backend(self.env)
         print(self.backend.describe(), flush=True)
         endpoint = self._start_backend(self.backend)
-        self.env.update({
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_DEFAULT_REGION": self.env.get("AWS_DEFAULT_REGION", self.region),
-            "AWS_REGION": self.env.get("AWS_REGION", self.region),
-        })
+        self.env.update(
+            {
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_DEFAULT_REGION": self.env.get("AWS_DEFAULT_REGION", self.region),
+                "AWS_REGION": self.env.get("AWS_REGION", self.region),
+            }
+        )
         for name, value in LOCAL_CREDENTIALS.items():
             self.env.setdefault(name, value)
         session = boto3.Session(
@@ -87,38 +89,73 @@ class LocalStack:
             return session.client(name, endpoint_url=endpoint)
 
         account = client("sts").get_caller_identity()["Account"]  # type: ignore[attr-defined]
-        service = load_service(self.config, Options(stage=STAGE, region=self.region,
-                                                    account_id=account, env=self.env))
+        service = load_service(
+            self.config, Options(stage=STAGE, region=self.region, account_id=account, env=self.env)
+        )
         for change in bootstrap_resources(service, client):
             print(f"  {change}", flush=True)
         self._share_token_secret(service, client("ssm"))
         for part in self.parts(service):
             self._start_part(part)
-        print(f"endpoints: AWS {endpoint} | WebSocket ws://127.0.0.1:{GATEWAY_PORT}/{STAGE} | "
-              f"management http://127.0.0.1:{GATEWAY_PORT}/{STAGE}/@connections | "
-              f"race page http://127.0.0.1:{PAGE_PORT}", flush=True)
+        print(
+            f"endpoints: AWS {endpoint} | WebSocket ws://127.0.0.1:{GATEWAY_PORT}/{STAGE} | "
+            f"management http://127.0.0.1:{GATEWAY_PORT}/{STAGE}/@connections | "
+            f"race page http://127.0.0.1:{PAGE_PORT}",
+            flush=True,
+        )
         print(f"ready in {time.monotonic() - started:.1f} s; Ctrl-C stops everything", flush=True)
 
     def parts(self, service: Service) -> list[Part]:
         python_args = ["--config", str(self.config), "--stage", STAGE]
         return [
-            Part("gateway", "gateway_adapter",
-                 [*python_args, "--host", "127.0.0.1", "--port", str(GATEWAY_PORT)],
-                 ready_url=f"http://127.0.0.1:{GATEWAY_PORT}/{STAGE}/@connections/ready"),
-            Part("race page", "spectator.page",
-                 ["--host", "127.0.0.1", "--port", str(PAGE_PORT),
-                  "--ws-url", f"ws://127.0.0.1:{GATEWAY_PORT}/{STAGE}"],
-                 ready_url=f"http://127.0.0.1:{PAGE_PORT}/"),
-            Part("players", "producer",
-                 ["--simulate", str(self.simulate), "--rate", str(self.rate),
-                  "--ws-url", f"ws://127.0.0.1:{GATEWAY_PORT}/{STAGE}"]),
+            Part(
+                "gateway",
+                "gateway_adapter",
+                [*python_args, "--host", "127.0.0.1", "--port", str(GATEWAY_PORT)],
+                ready_url=f"http://127.0.0.1:{GATEWAY_PORT}/{STAGE}/@connections/ready",
+            ),
+            Part(
+                "race page",
+                "spectator.page",
+                [
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(PAGE_PORT),
+                    "--ws-url",
+                    f"ws://127.0.0.1:{GATEWAY_PORT}/{STAGE}",
+                ],
+                ready_url=f"http://127.0.0.1:{PAGE_PORT}/",
+            ),
+            Part(
+                "players",
+                "producer",
+                [
+                    "--simulate",
+                    str(self.simulate),
+                    "--rate",
+                    str(self.rate),
+                    "--ws-url",
+                    f"ws://127.0.0.1:{GATEWAY_PORT}/{STAGE}",
+                ],
+            ),
         ]
 
     def _start_backend(self, backend: Backend) -> str:
         if backend.kind == "embedded":
             url = f"http://{EMBEDDED_HOST}:{EMBEDDED_PORT}"
-            self._spawn("embedded AWS", [sys.executable, "-m", "gateway_adapter.embedded",
-                                         "--host", EMBEDDED_HOST, "--port", str(EMBEDDED_PORT)])
+            self._spawn(
+                "embedded AWS",
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway_adapter.embedded",
+                    "--host",
+                    EMBEDDED_HOST,
+                    "--port",
+                    str(EMBEDDED_PORT),
+                ],
+            )
             wait_for_http(f"{url}/moto-api/", timeout_s=15)
             return url
         assert backend.endpoint_url is not None
@@ -134,8 +171,12 @@ class LocalStack:
         self.env["TUMBLE_TOKEN_SECRET"] = secret
         parameter = _token_parameter(service)
         if parameter:
-            ssm.put_parameter(Name=parameter, Value=secret,  # type: ignore[attr-defined]
-                              Type="SecureString", Overwrite=True)
+            ssm.put_parameter(
+                Name=parameter,
+                Value=secret,  # type: ignore[attr-defined]
+                Type="SecureString",
+                Overwrite=True,
+            )
 
     def _start_part(self, part: Part) -> None:
         if importlib.util.find_spec(part.module) is None or (
@@ -189,10 +230,12 @@ def _token_parameter(service: Service) -> str | None:
     return None
 
 
-def main(config: Path, env: Mapping[str, str] | None = None, simulate: int = 4,
-         rate: float = 10.0) -> int:
-    stack = LocalStack(config=config, env=dict(os.environ if env is None else env),
-                       simulate=simulate, rate=rate)
+def main(
+    config: Path, env: Mapping[str, str] | None = None, simulate: int = 4, rate: float = 10.0
+) -> int:
+    stack = LocalStack(
+        config=config, env=dict(os.environ if env is None else env), simulate=simulate, rate=rate
+    )
     try:
         stack.start()
         return stack.wait()

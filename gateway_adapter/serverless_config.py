@@ -127,7 +127,8 @@ class _Resolver:
         match = _SOURCE.match(expression)
         if not match:
             raise ConfigError(
-                self.path, key,
+                self.path,
+                key,
                 f"unsupported variable ${{{expression}}}; the local stack resolves opt, self, "
                 "sls, param, env and aws",
             )

@@ -162,8 +162,9 @@ class _Parser:
         functions_raw = self.mapping(doc.get("functions"), "functions")
         provider_env = self.environment(provider.get("environment"), "provider.environment")
         functions = {
-            fname: self.function(fname, self.mapping(spec, f"functions.{fname}"), provider,
-                                 provider_env)
+            fname: self.function(
+                fname, self.mapping(spec, f"functions.{fname}"), provider, provider_env
+            )
             for fname, spec in functions_raw.items()
         }
         service = Service(
@@ -194,9 +195,11 @@ class _Parser:
                 if "websocket" in event:
                     route = self.route(fname, event["websocket"], f"{key}.websocket", functions)
                     if route.route_key in routes:
-                        raise self.fail(f"{key}.websocket.route",
-                                        f"{route.route_key} is already handled by "
-                                        f"{routes[route.route_key].function}")
+                        raise self.fail(
+                            f"{key}.websocket.route",
+                            f"{route.route_key} is already handled by "
+                            f"{routes[route.route_key].function}",
+                        )
                     routes[route.route_key] = route
                 elif "stream" in event:
                     triggers.append(self.trigger(fname, event["stream"], f"{key}.stream", service))
@@ -206,29 +209,40 @@ class _Parser:
         env = self.mapping(raw, key)
         for name, value in env.items():
             if isinstance(value, dict | list):
-                raise self.fail(f"{key}.{name}",
-                                "CloudFormation functions are not resolved locally; use a "
-                                "${self:custom...} string")
+                raise self.fail(
+                    f"{key}.{name}",
+                    "CloudFormation functions are not resolved locally; use a "
+                    "${self:custom...} string",
+                )
         return {name: "" if value is None else str(value) for name, value in env.items()}
 
-    def function(self, name: str, spec: dict[str, Any], provider: dict[str, Any],
-                 provider_env: dict[str, str]) -> Function:
+    def function(
+        self,
+        name: str,
+        spec: dict[str, Any],
+        provider: dict[str, Any],
+        provider_env: dict[str, str],
+    ) -> Function:
         handler = spec.get("handler")
         if not isinstance(handler, str) or "." not in handler:
             raise self.fail(f"functions.{name}.handler", "is required, as module.function")
-        env = {**provider_env,
-               **self.environment(spec.get("environment"), f"functions.{name}.environment")}
+        env = {
+            **provider_env,
+            **self.environment(spec.get("environment"), f"functions.{name}.environment"),
+        }
         return Function(
             name=name,
             handler=handler,
             timeout_s=float(spec.get("timeout") or provider.get("timeout") or DEFAULT_TIMEOUT_S),
-            memory_mb=int(spec.get("memorySize") or provider.get("memorySize")
-                          or DEFAULT_MEMORY_MB),
+            memory_mb=int(
+                spec.get("memorySize") or provider.get("memorySize") or DEFAULT_MEMORY_MB
+            ),
             environment=env,
         )
 
-    def route(self, fname: str, raw: Any, key: str,
-              functions: Mapping[str, Function]) -> WebSocketRoute:
+    def route(
+        self, fname: str, raw: Any, key: str, functions: Mapping[str, Function]
+    ) -> WebSocketRoute:
         spec = {"route": raw} if isinstance(raw, str) else self.mapping(raw, key)
         route_key = spec.get("route")
         if not isinstance(route_key, str) or not route_key:
@@ -272,16 +286,16 @@ class _Parser:
             raise self.fail(f"{key}.maximumBatchingWindow", f"must be 0 to {MAX_BATCHING_WINDOW_S}")
         position = str(spec.get("startingPosition", DEFAULT_STARTING_POSITION))
         if position not in ("LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"):
-            raise self.fail(f"{key}.startingPosition",
-                            "must be LATEST, TRIM_HORIZON or AT_TIMESTAMP")
+            raise self.fail(
+                f"{key}.startingPosition", "must be LATEST, TRIM_HORIZON or AT_TIMESTAMP"
+            )
         timestamp = spec.get("startingPositionTimestamp")
         if position == "AT_TIMESTAMP" and timestamp is None:
             raise self.fail(f"{key}.startingPositionTimestamp", "is required for AT_TIMESTAMP")
         parallelization = int(spec.get("parallelizationFactor", 1))
         if not 1 <= parallelization <= 10:
             raise self.fail(f"{key}.parallelizationFactor", "must be 1 to 10")
-        on_failure = (self.mapping(spec.get("destinations"), f"{key}.destinations")
-                      .get("onFailure"))
+        on_failure = self.mapping(spec.get("destinations"), f"{key}.destinations").get("onFailure")
         if isinstance(on_failure, dict) and "arn" in on_failure:
             on_failure = on_failure["arn"]
         return StreamTrigger(
@@ -297,8 +311,11 @@ class _Parser:
             parallelization_factor=parallelization,
             report_batch_item_failures=spec.get("functionResponseType")
             == "ReportBatchItemFailures",
-            on_failure_arn=(self.arn(on_failure, f"{key}.destinations.onFailure", service)
-                            if on_failure else None),
+            on_failure_arn=(
+                self.arn(on_failure, f"{key}.destinations.onFailure", service)
+                if on_failure
+                else None
+            ),
             enabled=bool(spec.get("enabled", True)),
         )
 
@@ -310,4 +327,3 @@ class _Parser:
             if isinstance(target, list) and len(target) == 2 and target[1] == "Arn":
                 return service.resource_arn(str(target[0]))
         raise self.fail(key, "must be an ARN or Fn::GetAtt [Resource, Arn]")
-

@@ -116,4 +116,3 @@ def error_frame(code: str, message: str, field: str | None = None) -> str:
 
 def subscribed_frame(subscriptions: list[dict[str, Any]]) -> str:
     return json.dumps({STATUS: "subscribed", "subscriptions": subscriptions})
-

@@ -21,7 +21,9 @@ class ValidationError(ContractError):
 class UnknownEventType(ValidationError):
     """An event type that the contract does not define; the message lists the known ones."""
 
-    def __init__(self, event_type: object, known: tuple[str, ...], field: str = "MessageType") -> None:
+    def __init__(
+        self, event_type: object, known: tuple[str, ...], field: str = "MessageType"
+    ) -> None:
         super().__init__(
             field,
             f"unknown event type {event_type!r}; known types: {', '.join(known)}",

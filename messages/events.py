@@ -189,5 +189,6 @@ class Event:
         """The same event stamped with the path it takes (only NESClick carries `source`)."""
         if "source" not in SCHEMAS[self.message_type]:
             return self
-        return Event(self.message_type, {**self.message, "source": source.value},
-                     self.event_id, self.sent_at)
+        return Event(
+            self.message_type, {**self.message, "source": source.value}, self.event_id, self.sent_at
+        )
