@@ -9,11 +9,14 @@ from .envelopes import (
     decode_event,
     decode_kinesis_data,
     decode_spectator_frame,
+    decode_submit,
+    decode_subscribe,
     encode_kinesis_data,
     error_frame,
     event_body,
     spectator_frame,
     submit_envelope,
+    subscribe_envelope,
     subscribed_frame,
 )
 from .errors import ContractError, UnknownEventType, ValidationError
@@ -63,6 +66,8 @@ __all__ = [
     "decode_event",
     "decode_kinesis_data",
     "decode_spectator_frame",
+    "decode_submit",
+    "decode_subscribe",
     "encode_kinesis_data",
     "error_frame",
     "event_body",
@@ -74,6 +79,7 @@ __all__ = [
     "project",
     "spectator_frame",
     "submit_envelope",
+    "subscribe_envelope",
     "subscribed_frame",
     "validate_message",
 ]

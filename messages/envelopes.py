@@ -4,11 +4,12 @@ a spectator receives. Every wire field name is spelled here and nowhere else."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import ValidationError
 from .events import Event, Source, parse_event_type, validate_message
+from .subscriptions import Subscription, parse_subscriptions
 
 __all__ = [
     "STATUS",
@@ -17,16 +18,23 @@ __all__ = [
     "decode_event",
     "decode_kinesis_data",
     "decode_spectator_frame",
+    "decode_submit",
+    "decode_subscribe",
     "encode_kinesis_data",
     "error_frame",
     "event_body",
     "spectator_frame",
     "submit_envelope",
+    "subscribe_envelope",
     "subscribed_frame",
 ]
 
 SUBMIT_ACTION = "submitIotEvent"
 SUBSCRIBE_ACTION = "subscribe"
+
+# Keys of the client requests beside `action`.
+SUBMIT_EVENT = "event"
+SUBSCRIPTIONS = "subscriptions"
 
 # Kinesis record body and the `event` of a submit envelope.
 MESSAGE_TYPE = "MessageType"
@@ -83,7 +91,37 @@ def decode_kinesis_data(data: bytes) -> Event:
 
 def submit_envelope(event: Event) -> str:
     """The text frame a shipper sends: `{"action": "submitIotEvent", "event": {...}}`."""
-    return json.dumps({"action": SUBMIT_ACTION, "event": event_body(event)}, separators=(",", ":"))
+    return json.dumps(
+        {"action": SUBMIT_ACTION, SUBMIT_EVENT: event_body(event)}, separators=(",", ":")
+    )
+
+
+def subscribe_envelope(subscriptions: Iterable[Subscription]) -> str:
+    """The text frame a spectator sends to replace its subscriptions."""
+    return json.dumps(
+        {"action": SUBSCRIBE_ACTION, SUBSCRIPTIONS: [s.to_dict() for s in subscriptions]},
+        separators=(",", ":"),
+    )
+
+
+def _request_body(body: str | bytes | None) -> Mapping[str, Any]:
+    try:
+        decoded = json.loads(body or "")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError("body", f"is not JSON: {exc}") from exc
+    if not isinstance(decoded, Mapping):
+        raise ValidationError("body", f"must be an object, not {type(decoded).__name__}")
+    return decoded
+
+
+def decode_submit(body: str | bytes | None) -> Event:
+    """The Event of a shipper's submit frame; errors name the field at fault."""
+    return decode_event(_request_body(body).get(SUBMIT_EVENT))
+
+
+def decode_subscribe(body: str | bytes | None) -> list[Subscription]:
+    """The subscription list of a spectator's subscribe frame, validated as one unit."""
+    return parse_subscriptions(_request_body(body).get(SUBSCRIPTIONS))
 
 
 def spectator_frame(event: Event, source: Source, message: Mapping[str, Any]) -> str:
@@ -115,4 +153,4 @@ def error_frame(code: str, message: str, field: str | None = None) -> str:
 
 
 def subscribed_frame(subscriptions: list[dict[str, Any]]) -> str:
-    return json.dumps({STATUS: "subscribed", "subscriptions": subscriptions})
+    return json.dumps({STATUS: "subscribed", SUBSCRIPTIONS: subscriptions})
