@@ -18,15 +18,17 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .backend import (
     EMBEDDED_HOST,
     EMBEDDED_PORT,
     LOCAL_CREDENTIALS,
     Backend,
+    BackendError,
     choose_backend,
     start_localstack,
     stop_localstack,
@@ -36,17 +38,26 @@ from .embedded import wait_for_http
 from .serverless_config import Options
 from .service import Service, load_service
 
-__all__ = ["LocalStack", "Part", "main"]
+__all__ = ["LocalStack", "Part", "Ports", "main"]
 
-GATEWAY_PORT = 3001
-PAGE_PORT = 8080
 STAGE = "local"
+LOOPBACK = "127.0.0.1"
 STOP_GRACE_S = 5.0
+TOKEN_PARAMETER_VARIABLE = "TUMBLE_TOKEN_SECRET_PARAMETER"  # noqa: S105 - a name, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """The fixed local interface: AWS on 4566, the WebSocket API on 3001, the page on 8080."""
+
+    aws: int = EMBEDDED_PORT
+    gateway: int = 3001
+    page: int = 8080
 
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """A child process of the local stack; `module` must be importable for it to start."""
+    """A child process of the local stack; it starts only if `module` can run as a script."""
 
     name: str
     module: str
@@ -58,6 +69,7 @@ class Part:
 @dataclass
 class LocalStack:
     config: Path
+    ports: Ports = field(default_factory=Ports)
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     region: str = "us-east-1"
     simulate: int = 4
@@ -65,85 +77,92 @@ class LocalStack:
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     backend: Backend | None = None
 
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{LOOPBACK}:{self.ports.gateway}/{STAGE}"
+
     def start(self) -> None:
         started = time.monotonic()
         self.backend = choose_backend(self.env)
         print(self.backend.describe(), flush=True)
         endpoint = self._start_backend(self.backend)
-        self.env.update(
-            {
-                "AWS_ENDPOINT_URL": endpoint,
-                "AWS_DEFAULT_REGION": self.env.get("AWS_DEFAULT_REGION", self.region),
-                "AWS_REGION": self.env.get("AWS_REGION", self.region),
-            }
-        )
         for name, value in LOCAL_CREDENTIALS.items():
             self.env.setdefault(name, value)
+        self.env.setdefault("AWS_DEFAULT_REGION", self.region)
+        self.env.setdefault("AWS_REGION", self.env["AWS_DEFAULT_REGION"])
+        self.env["AWS_ENDPOINT_URL"] = endpoint
         session = boto3.Session(
             aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
             region_name=self.env["AWS_DEFAULT_REGION"],
         )
 
-        def client(name: str) -> object:
+        def client(name: str) -> Any:
             return session.client(name, endpoint_url=endpoint)
 
-        account = client("sts").get_caller_identity()["Account"]  # type: ignore[attr-defined]
-        service = load_service(
-            self.config, Options(stage=STAGE, region=self.region, account_id=account, env=self.env)
+        account = client("sts").get_caller_identity()["Account"]
+        options = Options(
+            stage=STAGE, region=self.env["AWS_DEFAULT_REGION"], account_id=account, env=self.env
         )
+        service = load_service(self.config, options)
         for change in bootstrap_resources(service, client):
             print(f"  {change}", flush=True)
         self._share_token_secret(service, client("ssm"))
-        for part in self.parts(service):
+        for part in self.parts():
             self._start_part(part)
         print(
-            f"endpoints: AWS {endpoint} | WebSocket ws://127.0.0.1:{GATEWAY_PORT}/{STAGE} | "
-            f"management http://127.0.0.1:{GATEWAY_PORT}/{STAGE}/@connections | "
-            f"race page http://127.0.0.1:{PAGE_PORT}",
+            f"endpoints: AWS {endpoint} | WebSocket {self.ws_url} | "
+            f"management http://{LOOPBACK}:{self.ports.gateway}/{STAGE}/@connections | "
+            f"race page http://{LOOPBACK}:{self.ports.page}",
             flush=True,
         )
         print(f"ready in {time.monotonic() - started:.1f} s; Ctrl-C stops everything", flush=True)
 
-    def parts(self, service: Service) -> list[Part]:
-        python_args = ["--config", str(self.config), "--stage", STAGE]
-        return [
+    def parts(self) -> list[Part]:
+        gateway = f"http://{LOOPBACK}:{self.ports.gateway}"
+        parts = [
             Part(
                 "gateway",
                 "gateway_adapter",
-                [*python_args, "--host", "127.0.0.1", "--port", str(GATEWAY_PORT)],
-                ready_url=f"http://127.0.0.1:{GATEWAY_PORT}/{STAGE}/@connections/ready",
+                [
+                    "--config",
+                    str(self.config),
+                    "--stage",
+                    STAGE,
+                    "--host",
+                    LOOPBACK,
+                    "--port",
+                    str(self.ports.gateway),
+                ],
+                ready_url=f"{gateway}/{STAGE}/@connections/readiness-probe",
             ),
             Part(
                 "race page",
                 "spectator.page",
-                [
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(PAGE_PORT),
-                    "--ws-url",
-                    f"ws://127.0.0.1:{GATEWAY_PORT}/{STAGE}",
-                ],
-                ready_url=f"http://127.0.0.1:{PAGE_PORT}/",
-            ),
-            Part(
-                "players",
-                "producer",
-                [
-                    "--simulate",
-                    str(self.simulate),
-                    "--rate",
-                    str(self.rate),
-                    "--ws-url",
-                    f"ws://127.0.0.1:{GATEWAY_PORT}/{STAGE}",
-                ],
+                ["--host", LOOPBACK, "--port", str(self.ports.page), "--ws-url", self.ws_url],
+                ready_url=f"http://{LOOPBACK}:{self.ports.page}/",
             ),
         ]
+        if self.simulate > 0:
+            parts.append(
+                Part(
+                    "players",
+                    "producer",
+                    [
+                        "--simulate",
+                        str(self.simulate),
+                        "--rate",
+                        str(self.rate),
+                        "--ws-url",
+                        self.ws_url,
+                    ],
+                )
+            )
+        return parts
 
     def _start_backend(self, backend: Backend) -> str:
         if backend.kind == "embedded":
-            url = f"http://{EMBEDDED_HOST}:{EMBEDDED_PORT}"
+            url = f"http://{EMBEDDED_HOST}:{self.ports.aws}"
             self._spawn(
                 "embedded AWS",
                 [
@@ -153,7 +172,7 @@ class LocalStack:
                     "--host",
                     EMBEDDED_HOST,
                     "--port",
-                    str(EMBEDDED_PORT),
+                    str(self.ports.aws),
                 ],
             )
             wait_for_http(f"{url}/moto-api/", timeout_s=15)
@@ -163,20 +182,19 @@ class LocalStack:
             start_localstack(backend.endpoint_url, self.env)
         return backend.endpoint_url
 
-    def _share_token_secret(self, service: Service, ssm: object) -> None:
+    def _share_token_secret(self, service: Service, ssm: Any) -> None:
         """One secret for the stack and for `tumble token`: TUMBLE_TOKEN_SECRET when set, else
         a fresh one; kept in the backend's SSM parameter that serverless.yml names, where the
         authorizer looks in AWS and `tumble token` looks locally."""
         secret = self.env.get("TUMBLE_TOKEN_SECRET") or secrets.token_urlsafe(32)
         self.env["TUMBLE_TOKEN_SECRET"] = secret
-        parameter = _token_parameter(service)
-        if parameter:
-            ssm.put_parameter(
-                Name=parameter,
-                Value=secret,  # type: ignore[attr-defined]
-                Type="SecureString",
-                Overwrite=True,
-            )
+        parameters = {
+            f.environment[TOKEN_PARAMETER_VARIABLE]
+            for f in service.functions.values()
+            if TOKEN_PARAMETER_VARIABLE in f.environment
+        }
+        for name in parameters:
+            ssm.put_parameter(Name=name, Value=secret, Type="SecureString", Overwrite=True)
 
     def _start_part(self, part: Part) -> None:
         if importlib.util.find_spec(part.module) is None or (
@@ -190,6 +208,8 @@ class LocalStack:
         print(f"  {part.name}: running", flush=True)
 
     def _spawn(self, name: str, argv: list[str]) -> None:
+        # A session of its own: the terminal's Ctrl-C reaches only us, and we stop the children
+        # in order (players flush before the gateway goes, the gateway before the backend).
         process = subprocess.Popen(argv, env=self.env, start_new_session=True)
         self.children.append((name, process))
 
@@ -199,8 +219,7 @@ class LocalStack:
         for _, process in reversed(self.children):
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for _name, process in reversed(self.children):
+            deadline = time.monotonic() + STOP_GRACE_S
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -223,25 +242,33 @@ class LocalStack:
         return 0
 
 
-def _token_parameter(service: Service) -> str | None:
-    for function in service.functions.values():
-        if "TUMBLE_TOKEN_SECRET_PARAMETER" in function.environment:
-            return function.environment["TUMBLE_TOKEN_SECRET_PARAMETER"]
-    return None
+def _interrupt(*_: object) -> None:
+    """SIGTERM during start-up stops what was started, exactly like Ctrl-C."""
+    raise KeyboardInterrupt
 
 
 def main(
-    config: Path, env: Mapping[str, str] | None = None, simulate: int = 4, rate: float = 10.0
+    config: Path,
+    *,
+    ports: Ports | None = None,
+    env: Mapping[str, str] | None = None,
+    simulate: int = 4,
+    rate: float = 10.0,
 ) -> int:
     stack = LocalStack(
-        config=config, env=dict(os.environ if env is None else env), simulate=simulate, rate=rate
+        config=config,
+        ports=ports or Ports(),
+        env=dict(os.environ if env is None else env),
+        simulate=simulate,
+        rate=rate,
     )
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         stack.start()
         return stack.wait()
     except KeyboardInterrupt:
         return 130
-    except (ClientError, OSError, TimeoutError, ValueError) as error:
+    except (BackendError, BotoCoreError, ClientError, OSError, TimeoutError, ValueError) as error:
         print(f"tumble local: {error}", file=sys.stderr, flush=True)
         return 1
     finally:
