@@ -22,12 +22,12 @@ __all__ = [
     "BackendError",
     "choose_backend",
     "localstack_healthy",
+    "localstack_url",
     "start_localstack",
 ]
 
 EMBEDDED_HOST = "127.0.0.1"
 EMBEDDED_PORT = 4566
-LOCALSTACK_URL = "http://localhost:4566"
 COMPOSE_FILE = Path(__file__).resolve().parent.parent / "localstack" / "docker-compose.yml"
 LOCALSTACK_START_TIMEOUT_S = 120
 # Credentials that LocalStack and moto both accept; never real ones.
@@ -50,7 +50,7 @@ class Backend:
         return f"backend: {self.kind} at {where} ({self.reason})"
 
 
-def localstack_healthy(url: str = LOCALSTACK_URL, timeout_s: float = 1.0) -> bool:
+def localstack_healthy(url: str, timeout_s: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_localstack/health", timeout=timeout_s) as response:
             return response.status == 200 and "services" in json.loads(response.read())
@@ -58,23 +58,21 @@ def localstack_healthy(url: str = LOCALSTACK_URL, timeout_s: float = 1.0) -> boo
         return False
 
 
-def _localstack_url() -> str:
-    """LocalStack's edge URL as localstack-client derives it (honours LOCALSTACK_HOST)."""
-    from localstack_client.config import get_service_endpoint
+def localstack_url(env: Mapping[str, str]) -> str:
+    """LocalStack's edge URL from LOCALSTACK_HOST and USE_SSL, parsed as localstack-client
+    parses them (default http://localhost:4566)."""
+    from localstack_client.config import DEFAULT_EDGE_PORT, parse_localstack_host
 
-    endpoint = get_service_endpoint("kinesis")
-    return (
-        endpoint.replace("localhost.localstack.cloud", "localhost")
-        if endpoint
-        else (LOCALSTACK_URL)
-    )
+    host, port = parse_localstack_host(env.get("LOCALSTACK_HOST", f"localhost:{DEFAULT_EDGE_PORT}"))
+    scheme = "https" if env.get("USE_SSL") in ("1", "true") else "http"
+    return f"{scheme}://{host}:{port}"
 
 
 def choose_backend(env: Mapping[str, str] | None = None) -> Backend:
     env = os.environ if env is None else env
     if env.get("AWS_ENDPOINT_URL"):
         return Backend("endpoint", env["AWS_ENDPOINT_URL"], "AWS_ENDPOINT_URL is set")
-    url = _localstack_url()
+    url = localstack_url(env)
     if localstack_healthy(url):
         return Backend("localstack", url, f"a LocalStack answers at {url}/_localstack/health")
     if env.get("BACKEND") == "localstack":

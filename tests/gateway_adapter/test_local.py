@@ -1,0 +1,144 @@
+"""`tumble local` as a user runs it: a child process, free ports, Ctrl-C at the end."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+import boto3
+import pytest
+
+from gateway_adapter.embedded import free_port
+from tests.conftest import ROOT, SERVERLESS_YML
+
+READY_TIMEOUT_S = 60
+
+
+def stack_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TUMBLE_"))}
+    env["LOCALSTACK_HOST"] = f"127.0.0.1:{free_port()}"  # nothing there: embedded backend
+    return env
+
+
+class Stack:
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
+        self.ports = {name: free_port() for name in ("aws", "gateway", "page")}
+        command = [
+            sys.executable,
+            "-m",
+            "tumble",
+            "local",
+            "--config",
+            str(SERVERLESS_YML),
+            "--simulate",
+            "0",
+            *args,
+        ]
+        command += [f"--{name}-port={port}" for name, port in self.ports.items()]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if line.startswith("ready in"):
+                self.ready.set()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=30)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.slow
+def test_local_stack_comes_up_on_the_embedded_backend_and_stops_cleanly():
+    env = stack_env()
+    env["TUMBLE_TOKEN_SECRET"] = "a-secret-the-user-chose"
+    stack = Stack(env=env)
+    try:
+        assert stack.ready.wait(READY_TIMEOUT_S), stack.output
+        assert "backend: embedded" in stack.output and "no LocalStack reachable" in stack.output
+        endpoint = re.search(r"endpoints: AWS (\S+)", stack.output).group(1)
+        assert endpoint == f"http://127.0.0.1:{stack.ports['aws']}"
+        assert f"ws://127.0.0.1:{stack.ports['gateway']}/local" in stack.output
+        session = boto3.Session(
+            aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+        )
+        kinesis = session.client("kinesis", endpoint_url=endpoint)
+        summary = kinesis.describe_stream_summary(StreamName="iot-events")
+        assert summary["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE"
+        table = session.client("dynamodb", endpoint_url=endpoint).describe_table(
+            TableName="tumble-local-connections"
+        )["Table"]
+        assert table["GlobalSecondaryIndexes"][0]["IndexName"] == "by_event_type"
+        secret = session.client("ssm", endpoint_url=endpoint).get_parameter(
+            Name="/tumble/local/token-secret", WithDecryption=True
+        )["Parameter"]["Value"]
+        assert secret == "a-secret-the-user-chose"
+    finally:
+        code = stack.stop()
+    assert code in (0, 130), stack.output
+    assert "stopped" in stack.output
+    for port in stack.ports.values():
+        assert port_is_free(port), f"port {port} still open after Ctrl-C"
+    leftovers = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    for port in stack.ports.values():
+        assert f"--port {port}" not in leftovers, leftovers
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (
+            lambda text: text.replace("[IotEventsStream, Arn]", "[MissingStream, Arn]"),
+            "resources.Resources.MissingStream: is not defined",
+        ),
+        (
+            lambda text: text.replace("functions:\n", "functions: [\n", 1),
+            "invalid YAML",
+        ),
+    ],
+)
+def test_a_broken_serverless_yml_stops_start_up_naming_file_and_key(tmp_path, breakage, message):
+    broken = tmp_path / "serverless.yml"
+    broken.write_text(breakage(SERVERLESS_YML.read_text()))
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tumble",
+            "local",
+            "--config",
+            str(broken),
+            "--simulate",
+            "0",
+            f"--aws-port={free_port()}",
+        ],
+        cwd=ROOT,
+        env=stack_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode == 1
+    assert f"tumble local: {broken}: " in process.stderr
+    assert message in process.stderr
+    assert "stopped" in process.stdout
