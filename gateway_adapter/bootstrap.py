@@ -161,3 +161,41 @@ def _topic(client: ClientFactory, logical_id: str, props: dict[str, Any]) -> Cha
     existed = any(arn.rsplit(":", 1)[-1] == name for arn in arns)
     sns.create_topic(Name=name)  # idempotent
     return Change(logical_id, "topic", name, not existed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m gateway_adapter.bootstrap`: create the resources on AWS_ENDPOINT_URL (used by
+    LocalStack's init hook)."""
+    import argparse
+    import os
+
+    import boto3
+
+    from .serverless_config import Options
+    from .service import load_service
+
+    parser = argparse.ArgumentParser(prog="python -m gateway_adapter.bootstrap")
+    parser.add_argument("--config", default="serverless.yml")
+    parser.add_argument("--stage", default="local")
+    args = parser.parse_args(argv)
+    session = boto3.Session()
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+
+    def client(name: str) -> Any:
+        return session.client(name, endpoint_url=endpoint)
+
+    account = client("sts").get_caller_identity()["Account"]
+    try:
+        service = load_service(
+            args.config, Options(stage=args.stage, region=session.region_name, account_id=account)
+        )
+        for change in bootstrap_resources(service, client):
+            print(change, flush=True)
+    except ConfigError as error:
+        print(error, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
