@@ -1,0 +1,38 @@
+// Wires the socket to the race model and the view; rendering is batched to one per frame.
+
+import { GatewayConnection } from "./connection.ts";
+import { parseFrame } from "./frames.ts";
+import { Race } from "./race.ts";
+import { RaceView } from "./view.ts";
+
+const root = document.getElementById("app");
+if (root === null) throw new Error("index.html has no #app");
+
+const race = new Race();
+const view = new RaceView(root);
+let scheduled = false;
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(() => {
+    scheduled = false;
+    view.render(race);
+  });
+}
+
+const connection = new GatewayConnection({
+  state(state, detail) {
+    view.showConnection(state, detail);
+  },
+  frame(data) {
+    const frame = parseFrame(data);
+    if (frame.kind === "subscribed") connection.subscribed();
+    if (frame.kind === "error") view.showConnection("live", `gateway error: ${frame.text}`);
+    race.receive(frame, Date.now());
+    schedule();
+  },
+});
+
+view.render(race);
+connection.start();
