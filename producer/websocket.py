@@ -1,0 +1,183 @@
+"""The WebSocket path: websocket-client, reconnecting with backoff, buffering while away.
+
+websocket-client is blocking, so its calls run in worker threads while the event loop owns the
+buffer and the decisions. While disconnected, frames wait in a bounded buffer; when it
+overflows the OLDEST frame goes (a race cares about the latest presses) and is counted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import websocket as wsc
+
+from .batching import RetryPolicy, backoff_s
+
+__all__ = ["DEFAULT_BUFFER", "RECONNECT_POLICY", "WebSocketPath", "WebSocketStats"]
+
+DEFAULT_BUFFER = 10_000
+# Reconnecting never gives up (max_attempts is not used here); the delay is capped at 5 s so a
+# restarted gateway is found again quickly.
+RECONNECT_POLICY = RetryPolicy(max_attempts=0, base_s=0.1, cap_s=5.0)
+CONNECT_TIMEOUT_S = 5.0
+# Frames handed to one worker-thread call: bounds the time a close has to wait for a send.
+SEND_CHUNK = 200
+
+
+@dataclass
+class WebSocketStats:
+    sent: int = 0
+    dropped: int = 0
+    connects: int = 0
+    refused: int = 0
+    server_errors: int = 0
+
+
+class WebSocketPath:
+    """`url` is a callable so each (re)connection can carry a freshly issued token."""
+
+    def __init__(
+        self,
+        url: Callable[[], str],
+        *,
+        buffer_size: int = DEFAULT_BUFFER,
+        policy: RetryPolicy = RECONNECT_POLICY,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.url = url
+        self.buffer: deque[str] = deque()
+        self.buffer_size = max(buffer_size, 1)
+        self.policy = policy
+        self.rng = rng or random.Random()
+        self.stats = WebSocketStats()
+        self.connected = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._ws: Any = None
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._warned: set[str] = set()
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self.run(), name="websocket-path")
+
+    def offer(self, frame: str) -> None:
+        """Buffer one frame, never waiting; the oldest makes room when the buffer is full."""
+        if len(self.buffer) >= self.buffer_size:
+            self.buffer.popleft()
+            self.stats.dropped += 1
+        self.buffer.append(frame)
+        self._wake.set()
+
+    async def run(self) -> None:
+        attempt = 0
+        while not (self._closing and not self.buffer):
+            if self._ws is None:
+                if await self._connect():
+                    attempt = 0
+                    continue
+                attempt += 1
+                await asyncio.sleep(backoff_s(attempt, self.policy, self.rng))
+                continue
+            if not self.buffer:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            frames = [self.buffer.popleft() for _ in range(min(SEND_CHUNK, len(self.buffer)))]
+            ws = self._ws
+            count, error = await asyncio.to_thread(_send_all, ws, frames)
+            self.stats.sent += count
+            if error is not None:
+                self.buffer.extendleft(reversed(frames[count:]))
+                self._warn(f"connection lost ({error}); reconnecting")
+                self._drop(ws)
+
+    async def _connect(self) -> bool:
+        try:
+            url = self.url()
+            ws = await asyncio.to_thread(wsc.create_connection, url, timeout=CONNECT_TIMEOUT_S)
+        except wsc.WebSocketBadStatusException as error:
+            self.stats.refused += 1
+            self._warn(f"handshake refused: HTTP {error.status_code}")
+            return False
+        except (OSError, wsc.WebSocketException) as error:
+            self._warn(f"cannot connect ({type(error).__name__}); retrying with backoff")
+            return False
+        self._ws = ws
+        self.stats.connects += 1
+        self._warned.clear()
+        self.connected.set()
+        threading.Thread(
+            target=self._read, args=(ws,), name="websocket-reader", daemon=True
+        ).start()
+        return True
+
+    def _read(self, ws: Any) -> None:
+        """Reads what the server says (error frames) and notices when it goes away."""
+        while True:
+            try:
+                frame = ws.recv()
+            except wsc.WebSocketTimeoutException:
+                continue
+            except (OSError, wsc.WebSocketException):
+                break
+            if not frame:  # a close frame arrived
+                break
+            self.stats.server_errors += 1
+            if self.stats.server_errors <= 3:
+                print(f"producer: websocket: server said {frame!r}", file=sys.stderr, flush=True)
+        loop = self._loop
+        if loop is not None:
+            # RuntimeError: the loop has closed, nobody is left to tell.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._drop, ws)
+
+    def _drop(self, ws: Any) -> None:
+        if self._ws is ws and ws is not None:
+            self._ws = None
+            self.connected.clear()
+            self._wake.set()
+            threading.Thread(target=_close_quietly, args=(ws,), daemon=True).start()
+
+    async def close(self, timeout_s: float) -> None:
+        """Send what is buffered within `timeout_s`; what is still left counts as dropped."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+        self.stats.dropped += len(self.buffer)
+        self.buffer.clear()
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            await asyncio.to_thread(_close_quietly, ws)
+
+    def _warn(self, problem: str) -> None:
+        if problem not in self._warned:
+            self._warned.add(problem)
+            print(f"producer: websocket: {problem}", file=sys.stderr, flush=True)
+
+
+def _send_all(ws: Any, frames: list[str]) -> tuple[int, str | None]:
+    for index, frame in enumerate(frames):
+        try:
+            ws.send(frame)
+        except (OSError, wsc.WebSocketException) as error:
+            return index, type(error).__name__
+    return len(frames), None
+
+
+def _close_quietly(ws: Any) -> None:
+    with contextlib.suppress(OSError, wsc.WebSocketException):
+        ws.close(timeout=1)
