@@ -1,0 +1,126 @@
+"""`python -m gateway_adapter`: the local API Gateway WebSocket API, its @connections API and
+the Lambda runtime for one serverless.yml service, plus its Kinesis stream triggers.
+
+SIGINT/SIGTERM close every connection (each with its $disconnect), stop the triggers and
+exit 0."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from .connection import GatewayConfig
+from .limits import CONNECT_RATE_PER_S, IDLE_TIMEOUT_S, MAX_LIFETIME_S
+from .logs import configure_logging
+from .serverless_config import DEFAULT_ACCOUNT_ID, ConfigError, Options
+from .service import Service, load_service
+
+__all__ = ["main", "parse_args"]
+
+log = logging.getLogger("gateway_adapter")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gateway_adapter", description=__doc__)
+    parser.add_argument("--config", type=Path, default=Path("serverless.yml"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3001, help="0: any free port")
+    parser.add_argument("--stage", default="local")
+    parser.add_argument("--region", default=None)
+    parser.add_argument("--no-auth", action="store_true", help="accept unsigned @connections")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    parser.add_argument("--log-level", default="INFO", help="WARNING drops the access lines")
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT_S, metavar="S")
+    parser.add_argument("--max-lifetime", type=float, default=MAX_LIFETIME_S, metavar="S")
+    parser.add_argument("--connect-rate", type=int, default=CONNECT_RATE_PER_S, metavar="N")
+    parser.add_argument("--triggers-only", action="store_true", help="no HTTP server")
+    parser.add_argument("--no-triggers", action="store_true", help="no stream triggers")
+    parser.add_argument("--poll-interval", type=float, default=1.0, metavar="S")
+    return parser.parse_args(argv)
+
+
+def _account_id() -> str:
+    """The backend's account (STS) when an endpoint is configured, else the local default."""
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        return DEFAULT_ACCOUNT_ID
+    import boto3
+
+    try:
+        account: str = boto3.client("sts").get_caller_identity()["Account"]
+    except Exception as error:
+        log.warning("STS get_caller_identity failed (%s); account %s", error, DEFAULT_ACCOUNT_ID)
+        return DEFAULT_ACCOUNT_ID
+    return account
+
+
+async def serve(args: argparse.Namespace, service: Service) -> int:
+    from .runtime import LambdaRuntime
+    from .server import Gateway
+
+    runtime = LambdaRuntime(service)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    gateway: Gateway | None = None
+    esm: Any = None
+    try:
+        if not args.triggers_only:
+            config = GatewayConfig(
+                stage=args.stage,
+                host=args.host,
+                port=args.port,
+                auth=not args.no_auth,
+                idle_timeout_s=args.idle_timeout,
+                max_lifetime_s=args.max_lifetime,
+                connect_rate=args.connect_rate,
+            )
+            gateway = Gateway(service, runtime, config)
+            await gateway.start()
+        if service.triggers and not args.no_triggers:
+            from .esm import EventSourceMappings
+
+            esm = EventSourceMappings(service, runtime.invoke, poll_interval=args.poll_interval)
+            await esm.start()
+            log.info("stream triggers running: %d", len(service.triggers))
+        if gateway is not None:
+            print(f"gateway ready: {gateway.url}", flush=True)
+        else:
+            print("gateway ready: triggers only", flush=True)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        if gateway is not None:
+            await gateway.stop()
+        if esm is not None:
+            await esm.stop()
+        await runtime.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configure_logging(args.log_format, args.log_level.upper())
+    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    try:
+        service = load_service(
+            args.config, Options(stage=args.stage, region=region, account_id=_account_id())
+        )
+    except ConfigError as error:
+        print(f"gateway_adapter: {error}", file=sys.stderr, flush=True)
+        return 2
+    try:
+        return asyncio.run(serve(args, service))
+    except OSError as error:
+        print(f"gateway_adapter: {error}", file=sys.stderr, flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

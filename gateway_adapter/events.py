@@ -1,0 +1,187 @@
+"""Lambda proxy events of an API Gateway WebSocket API (CONNECT, MESSAGE, DISCONNECT and the
+REQUEST authorizer's), built as AWS sends them. Pure: no I/O, so every field is tested
+directly.
+
+Where the management API is: `requestContext.domainName` is the adapter's own `host:port` and
+`requestContext.stage` its stage, so `http://{domainName}/{stage}` is the @connections
+endpoint. A handler (Tumble's processor, or any other) finds it by this rule:
+`AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI` when set; otherwise `http://{domainName}/{stage}`
+when domainName is loopback (`127.0.0.1`, `localhost`, `::1`, with any port), else
+`https://{domainName}/{stage}` (the AWS form). `management_endpoint` implements it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ConnectionFacts",
+    "api_id",
+    "authorizer_event",
+    "clf_time",
+    "connect_event",
+    "disconnect_event",
+    "iso_time",
+    "management_endpoint",
+    "message_event",
+    "new_id",
+    "valid_connection_id",
+]
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
+# AWS ids (connectionId, requestId, messageId) look like "L0SM9cOFvHcCIhw=": 16 characters of
+# the URL-safe base64 alphabet, the last one '=': 11 bytes encode to exactly that.
+_ID_BYTES = 11
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def new_id() -> str:
+    return base64.urlsafe_b64encode(os.urandom(_ID_BYTES)).decode("ascii")
+
+
+def valid_connection_id(value: str) -> bool:
+    return len(value) == 16 and value[15] == "=" and _ID_CHARS.issuperset(value[:15])
+
+
+def api_id(service_name: str) -> str:
+    """A stable 10-character API id, like AWS's ("a1b2c3d4e5"), derived from the service."""
+    return hashlib.sha256(service_name.encode()).hexdigest()[:10]
+
+
+def clf_time(epoch_s: float) -> str:
+    """Common Log Format, as in `requestTime`: 09/Apr/2015:12:34:56 +0000 (English months)."""
+    t = time.gmtime(epoch_s)
+    return (
+        f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+    )
+
+
+def iso_time(epoch_ms: int) -> str:
+    """ISO 8601 in UTC with milliseconds, as the management API's GetConnection returns."""
+    t = time.gmtime(epoch_ms // 1000)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{epoch_ms % 1000:03d}Z"
+    )
+
+
+def management_endpoint(domain_name: str, stage: str, env: Mapping[str, str]) -> str:
+    explicit = env.get("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")
+    if explicit:
+        return explicit
+    if domain_name.startswith("["):
+        host = domain_name[: domain_name.find("]") + 1]
+    else:
+        host = domain_name.rsplit(":", 1)[0] if domain_name.count(":") == 1 else domain_name
+    scheme = "http" if host in _LOOPBACK else "https"
+    return f"{scheme}://{domain_name}/{stage}"
+
+
+@dataclass(slots=True)
+class ConnectionFacts:
+    """What every event of one connection repeats."""
+
+    connection_id: str
+    connected_at_ms: int
+    source_ip: str
+    user_agent: str
+    domain_name: str
+    stage: str
+    api_id: str
+    authorizer: dict[str, Any] | None = None
+
+
+def _context(
+    facts: ConnectionFacts, route_key: str, event_type: str, request_id: str, now_s: float
+) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "extendedRequestId": request_id,
+        "requestTime": clf_time(now_s),
+        "messageDirection": "IN",
+        "stage": facts.stage,
+        "connectedAt": facts.connected_at_ms,
+        "requestTimeEpoch": int(now_s * 1000),
+        "identity": {"userAgent": facts.user_agent, "sourceIp": facts.source_ip},
+        "requestId": request_id,
+        "domainName": facts.domain_name,
+        "connectionId": facts.connection_id,
+        "apiId": facts.api_id,
+    }
+    if facts.authorizer is not None:
+        context["authorizer"] = facts.authorizer
+    return context
+
+
+def _single(multi: Mapping[str, list[str]]) -> dict[str, str]:
+    """API Gateway's single-value form keeps the last value of a repeated name."""
+    return {name: values[-1] for name, values in multi.items()}
+
+
+def connect_event(
+    facts: ConnectionFacts,
+    request_id: str,
+    now_s: float,
+    headers: Mapping[str, list[str]],
+    query: Mapping[str, list[str]],
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "headers": _single(headers),
+        "multiValueHeaders": {name: list(values) for name, values in headers.items()},
+        "requestContext": _context(facts, "$connect", "CONNECT", request_id, now_s),
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = _single(query)
+        event["multiValueQueryStringParameters"] = {k: list(v) for k, v in query.items()}
+    return event
+
+
+def message_event(
+    facts: ConnectionFacts,
+    route_key: str,
+    request_id: str,
+    message_id: str,
+    now_s: float,
+    body: str,
+    is_base64: bool,
+) -> dict[str, Any]:
+    context = _context(facts, route_key, "MESSAGE", request_id, now_s)
+    context["messageId"] = message_id
+    return {"requestContext": context, "body": body, "isBase64Encoded": is_base64}
+
+
+def disconnect_event(
+    facts: ConnectionFacts, request_id: str, now_s: float, status_code: int, reason: str
+) -> dict[str, Any]:
+    context = _context(facts, "$disconnect", "DISCONNECT", request_id, now_s)
+    context["disconnectStatusCode"] = status_code
+    context["disconnectReason"] = reason
+    return {"requestContext": context, "isBase64Encoded": False}
+
+
+def authorizer_event(
+    facts: ConnectionFacts,
+    request_id: str,
+    now_s: float,
+    headers: Mapping[str, list[str]],
+    query: Mapping[str, list[str]],
+    method_arn: str,
+) -> dict[str, Any]:
+    """The REQUEST authorizer's event for `$connect` (the CONNECT event plus type and ARN)."""
+    event = connect_event(facts, request_id, now_s, headers, query)
+    event.pop("isBase64Encoded")
+    event["requestContext"].pop("authorizer", None)
+    event.update({"type": "REQUEST", "methodArn": method_arn, "stageVariables": {}})
+    if "queryStringParameters" not in event:
+        event["queryStringParameters"] = {}
+        event["multiValueQueryStringParameters"] = {}
+    return event
