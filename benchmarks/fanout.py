@@ -1,0 +1,290 @@
+"""Fan-out cost and throughput.
+
+1. Scaling: one NESClick with 10 subscribers among 10,000 connections costs what it costs with
+   the 10 alone (baseline, same run): the lookup reads only the index items of the 10.
+2. Throughput: a Kinesis batch of 1,000 NESClicks given to send_iot_message reaches 100
+   subscribers; frames per second beside a one-at-a-time baseline of the same run.
+
+It starts its own embedded backend (a child process) and a minimal @connections sink (another
+child) on free loopback ports, so neither competes with the fan-out for this process's GIL.
+`ConnectionsSink` is also what the processor's tests use as a stand-in @connections API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+from aiohttp import web
+
+from gateway_adapter.bootstrap import bootstrap_resources
+from gateway_adapter.embedded import free_port, wait_for_http
+from gateway_adapter.serverless_config import Options
+from gateway_adapter.service import load_service
+from messages import Event, Subscription, decode_spectator_frame, encode_kinesis_data
+
+__all__ = ["ConnectionsSink", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+CLICK = {"color": "red", "button": "A", "axis": None, "value": None, "source": "kinesis"}
+
+
+class ConnectionsSink:
+    """A minimal @connections API (POST only) on a loopback port, in its own thread and loop:
+    records frames per connection, answers 410 for ids marked gone and 429 a set number of
+    times for ids marked throttled, like API Gateway's management API."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.frames: dict[str, list[bytes]] = defaultdict(list)
+        self.gone: set[str] = set()
+        self.throttle: dict[str, int] = {}
+        self.fail_5xx: dict[str, int] = {}
+        self.posts = 0
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    @property
+    def domain_name(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def _post(self, request: web.Request) -> web.Response:
+        connection_id = request.match_info["connection_id"]
+        data = await request.read()
+        with self._lock:
+            self.posts += 1
+            if connection_id in self.gone:
+                return _error(410, "GoneException")
+            if self.throttle.get(connection_id, 0) > 0:
+                self.throttle[connection_id] -= 1
+                return _error(429, "LimitExceededException")
+            if self.fail_5xx.get(connection_id, 0) > 0:
+                self.fail_5xx[connection_id] -= 1
+                return _error(500, "InternalServerErrorException")
+            self.frames[connection_id].append(data)
+        return web.Response(status=200)
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        with self._lock:
+            frames = sum(len(v) for v in self.frames.values())
+            return web.json_response({"posts": self.posts, "frames": frames})
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/{stage}/@connections/{connection_id}", self._post)
+        app.router.add_get("/_stats", self._stats)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+
+    def start(self) -> ConnectionsSink:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def received(self, connection_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [decode_spectator_frame(f) for f in self.frames.get(connection_id, [])]
+
+    def __enter__(self) -> ConnectionsSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _error(status: int, code: str) -> web.Response:
+    return web.json_response({"message": code}, status=status, headers={"x-amzn-ErrorType": code})
+
+
+@contextmanager
+def _child(args: list[str], url: str) -> Iterator[None]:
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT)
+    try:
+        wait_for_http(url, 20)
+        yield
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _environment(endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
+
+
+def _median_s(action: Callable[[], Any], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def _connections(prefix: str, count: int, domain: str) -> Iterator[Any]:
+    from processor.store import Connection
+
+    for index in range(count):
+        yield Connection(f"{prefix}{index:06d}=", domain, "bench", "viewer", "bench", 0)
+
+
+def _scaling(pipeline: Any, domain: str, crowd: int, repeat: int) -> bool:
+    from messages import Source
+
+    store = pipeline.store
+    wanted = Subscription.from_dict({"event_type": "NESClick"})
+    others = [Subscription.from_dict({"event_type": "DashClick"})]
+    store.put_many((c, [wanted]) for c in _connections("ten", 10, domain))
+    event = [(0, Event.create("NESClick", CLICK))]
+
+    def once() -> Any:
+        return pipeline.fan_out(event, Source.KINESIS)
+
+    once()  # warm the clients
+    alone = _median_s(once, repeat)
+    # The crowd: half subscribe to another type, half to nothing; none to NESClick.
+    store.put_many(
+        (c, others if i % 2 else []) for i, c in enumerate(_connections("crowd", crowd, domain))
+    )
+    report = once()
+    lookup = report.lookups["NESClick"]
+    crowded = _median_s(once, repeat)
+    ratio = crowded / alone
+    print(f"scaling: 10 subscribers alone (baseline): {alone * 1000:.1f} ms per fan-out")
+    print(
+        f"scaling: 10 among {crowd + 10:,} connections: {crowded * 1000:.1f} ms per fan-out "
+        f"= {ratio:.2f}x baseline (target < 3x); index pages read {lookup.pages}, "
+        f"index items read {lookup.items}, delivered {report.delivered}"
+    )
+    return ratio < 3 and lookup.items == 10
+
+
+def _kinesis_event(events: list[Event]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": "red",
+                    "sequenceNumber": f"{49600000000000000000000000000000000000000000000 + i}",
+                    "data": base64.b64encode(encode_kinesis_data(e)).decode(),
+                    "approximateArrivalTimestamp": time.time(),
+                },
+                "eventSource": "aws:kinesis",
+                "eventID": f"shardId-000000000000:{i}",
+            }
+            for i, e in enumerate(events)
+        ]
+    }
+
+
+def _throughput(pipeline: Any, domain: str, sink_url: str, batch: int, baseline: int) -> bool:
+    import json
+    import urllib.request
+
+    from processor.handlers import send_iot_message
+
+    store = pipeline.store
+    wanted = [Subscription.from_dict({"event_type": "NESClick"})]
+    store.put_many((c, wanted) for c in _connections("hundred", 90, domain))
+
+    def frames() -> int:
+        with urllib.request.urlopen(f"{sink_url}/_stats", timeout=5) as response:
+            return int(json.load(response)["frames"])
+
+    def run(count: int) -> tuple[float, int, dict[str, Any]]:
+        event = _kinesis_event([Event.create("NESClick", CLICK) for _ in range(count)])
+        before = frames()
+        started = time.perf_counter()
+        result = send_iot_message.handle(event, None)
+        elapsed = time.perf_counter() - started
+        return elapsed, frames() - before, result
+
+    concurrency = pipeline.deliverer.concurrency
+    pipeline.deliverer.concurrency = 1
+    slow_s, slow_frames, _ = run(baseline)
+    pipeline.deliverer.concurrency = concurrency
+    fast_s, fast_frames, result = run(batch)
+    slow_rate, fast_rate = slow_frames / slow_s, fast_frames / fast_s
+    print(
+        f"throughput: baseline, one post at a time: {slow_frames:,} frames in {slow_s:.2f} s "
+        f"= {slow_rate:,.0f} frames/s"
+    )
+    print(
+        f"throughput: batch of {batch:,} NESClicks to 100 subscribers, concurrency "
+        f"{concurrency}: {fast_frames:,} frames in {fast_s:.2f} s = {fast_rate:,.0f} frames/s "
+        f"({fast_rate / slow_rate:.1f}x baseline; target >= 3,000); "
+        f"batchItemFailures {len(result['batchItemFailures'])}"
+    )
+    return fast_rate >= 3000 and fast_frames == batch * 100
+
+
+def _serve_sink(port: int) -> int:
+    with ConnectionsSink(port=port):
+        threading.Event().wait()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tumble bench fanout", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a small run for smoke tests")
+    parser.add_argument("--serve-sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_sink:
+        return _serve_sink(args.serve_sink)
+    crowd, repeat, batch, baseline = (990, 5, 100, 20) if args.quick else (9_990, 15, 1000, 50)
+    aws_port, sink_port = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{aws_port}"
+    sink_url = f"http://127.0.0.1:{sink_port}"
+    os.environ.update(_environment(endpoint))
+    embedded = ["-m", "gateway_adapter.embedded", "--host", "127.0.0.1", "--port", str(aws_port)]
+    sink = ["-m", "benchmarks.fanout", "--serve-sink", str(sink_port)]
+    with _child(embedded, f"{endpoint}/moto-api/"), _child(sink, f"{sink_url}/_stats"):
+        session = boto3.Session(region_name=REGION)
+        service = load_service(
+            ROOT / "serverless.yml",
+            Options(stage="bench", region=REGION, account_id="123456789012"),
+        )
+        bootstrap_resources(service, lambda name: session.client(name, endpoint_url=endpoint))
+        os.environ.update(service.functions["send_iot_message"].environment)
+        from processor import wiring
+
+        pipeline = wiring.pipeline()
+        domain = f"127.0.0.1:{sink_port}"
+        scaled = _scaling(pipeline, domain, crowd, repeat)
+        fast = _throughput(pipeline, domain, sink_url, batch, baseline)
+    if not (scaled and fast):
+        print("fanout: a target was missed (the machine is shared: timings are noisy)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,22 @@
+"""Lambda entry points named in serverless.yml (`processor.handlers.<name>.handle`); each
+module only wires warm clients to the plain objects of `processor`."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+__all__ = ["body_of", "request_context"]
+
+
+def request_context(event: dict[str, Any]) -> dict[str, Any]:
+    context: dict[str, Any] = event.get("requestContext") or {}
+    return context
+
+
+def body_of(event: dict[str, Any]) -> str | bytes | None:
+    """A WebSocket message body; binary frames arrive base64-encoded."""
+    body = event.get("body")
+    if body is not None and event.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body

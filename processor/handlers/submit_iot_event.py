@@ -1,0 +1,48 @@
+"""The WebSocket path: a shipper's event is validated and fanned out at once. The route has no
+route response, so refusals go back to the sender through @connections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messages import Source, ValidationError, decode_submit, error_frame
+
+from ..logs import Invocation
+from ..pipeline import remaining_s
+from ..tokens import Role
+from ..wiring import pipeline
+from . import body_of, request_context
+
+__all__ = ["handle"]
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    log = Invocation("submit_iot_event", context)
+    request = request_context(event)
+    connection_id = request.get("connectionId", "")
+    role = (request.get("authorizer") or {}).get("role")
+    parts = pipeline()
+    log.add(records=1, connection_id=connection_id)
+
+    def refuse(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+        log.add(refused=code, invalid=1)
+        parts.reply(
+            request.get("domainName", ""),
+            request.get("stage", ""),
+            connection_id,
+            error_frame(code, message, field),
+        )
+        return {"statusCode": 200}
+
+    try:
+        if role != Role.SHIPPER:
+            return refuse("forbidden", "only a shipper token may submit events")
+        try:
+            submitted = decode_submit(body_of(event))
+        except ValidationError as exc:
+            return refuse("invalid_event", str(exc), exc.field)
+        report = parts.fan_out([(0, submitted)], Source.WEBSOCKET, remaining_s(context))
+        log.add(event_type=submitted.message_type.value, **report.counts())
+        return {"statusCode": 200}
+    finally:
+        log.done()

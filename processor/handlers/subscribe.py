@@ -1,0 +1,39 @@
+"""The `subscribe` route: replaces a connection's subscriptions as one unit and answers with
+what was accepted, or with an error and no change (the route has a route response)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messages import ValidationError, decode_subscribe, error_frame, subscribed_frame
+
+from ..logs import Invocation
+from ..store import ConnectionNotFound
+from ..wiring import store
+from . import body_of, request_context
+
+__all__ = ["handle"]
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    log = Invocation("subscribe", context)
+    connection_id = request_context(event).get("connectionId", "")
+    log.add(connection_id=connection_id)
+    try:
+        try:
+            subscriptions = decode_subscribe(body_of(event))
+        except ValidationError as exc:
+            log.add(refused=str(exc))
+            return _answer(error_frame("invalid_subscription", str(exc), exc.field))
+        try:
+            store().replace_subscriptions(connection_id, subscriptions)
+        except ConnectionNotFound:
+            return _answer(error_frame("not_connected", "this connection is no longer known"))
+        log.add(subscriptions=len(subscriptions))
+        return _answer(subscribed_frame([s.to_dict() for s in subscriptions]))
+    finally:
+        log.done()
+
+
+def _answer(frame: str) -> dict[str, Any]:
+    return {"statusCode": 200, "body": frame}

@@ -1,0 +1,347 @@
+"""The connection store on DynamoDB.
+
+One item per connection (`item = "connection"`) and one per subscription (`item = "sub#NN"`,
+NN its position in the client's list). Only subscription items carry `event_type`, so the sparse
+index `by_event_type` holds exactly the subscribers of each type: finding them is one paginated
+Query whose cost follows the subscribers, never the connections. Subscription items repeat the
+connection's domain name and stage so the Kinesis path can post without a second read.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from messages import Subscription, parse_event_type
+
+__all__ = [
+    "BATCH_WRITE_LIMIT",
+    "CONNECTION_TTL_S",
+    "Connection",
+    "ConnectionNotFound",
+    "ConnectionStore",
+    "Lookup",
+    "StoreError",
+    "Subscriber",
+]
+
+# API Gateway WebSocket: a connection lasts at most 2 hours; the TTL removes what a lost
+# $disconnect leaves, a little after that.
+CONNECTION_TTL_S = 2 * 3600 + 15 * 60
+# DynamoDB quotas: BatchWriteItem takes at most 25 requests; TransactWriteItems 100 actions.
+BATCH_WRITE_LIMIT = 25
+TRANSACT_WRITE_LIMIT = 100
+MAX_BATCH_ATTEMPTS = 8
+MAX_REPLACE_ATTEMPTS = 4
+
+CONNECTION_ITEM = "connection"
+SUBSCRIPTION_PREFIX = "sub#"
+
+
+class StoreError(RuntimeError):
+    """DynamoDB would not take a write after retries."""
+
+
+class ConnectionNotFound(LookupError):
+    """The connection is gone (disconnected, or removed after a 410)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    connection_id: str
+    domain_name: str
+    stage: str
+    role: str
+    subject: str
+    connected_at: int  # epoch ms, as API Gateway gives it
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A connection with its subscriptions of one event type, in the client's order."""
+
+    connection_id: str
+    domain_name: str
+    stage: str
+    subscriptions: tuple[Subscription, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    subscribers: list[Subscriber]
+    pages: int  # Query pages read
+    items: int  # index items read (ScannedCount)
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _subscription_item(
+    connection: Connection, position: int, sub: Subscription, expires_at: int
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "connection_id": _s(connection.connection_id),
+        "item": _s(f"{SUBSCRIPTION_PREFIX}{position:02d}"),
+        "event_type": _s(sub.event_type.value),
+        "position": _n(position),
+        "filter_expr": _s(sub.filter_expr),
+        "domain_name": _s(connection.domain_name),
+        "stage": _s(connection.stage),
+        "expires_at": _n(expires_at),
+    }
+    if sub.filter_field is not None:
+        item["filter_field"] = _s(sub.filter_field)
+    if sub.desired_fields is not None:
+        item["desired_fields"] = {"L": [_s(path) for path in sub.desired_fields]}
+    return item
+
+
+def _subscription_of(item: dict[str, Any]) -> Subscription:
+    desired = item.get("desired_fields")
+    return Subscription(
+        parse_event_type(item["event_type"]["S"]),
+        item["filter_field"]["S"] if "filter_field" in item else None,
+        item["filter_expr"]["S"],
+        tuple(path["S"] for path in desired["L"]) if desired is not None else None,
+    )
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class ConnectionStore:
+    """Takes a boto3 DynamoDB client (low level, thread-safe) and the names of table and index."""
+
+    def __init__(
+        self,
+        dynamodb: Any,
+        table: str,
+        index: str = "by_event_type",
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        page_size: int | None = None,
+    ) -> None:
+        self._db = dynamodb
+        self.table = table
+        self.index = index
+        self._clock = clock
+        self._sleep = sleep
+        self._page_size = page_size
+
+    # -- connections -------------------------------------------------------------------------
+
+    def put_connection(self, connection: Connection) -> None:
+        self._db.put_item(
+            TableName=self.table, Item=self._connection_item(connection, self._expires_at())
+        )
+
+    @staticmethod
+    def _connection_item(connection: Connection, expires_at: int) -> dict[str, Any]:
+        return {
+            "connection_id": _s(connection.connection_id),
+            "item": _s(CONNECTION_ITEM),
+            "domain_name": _s(connection.domain_name),
+            "stage": _s(connection.stage),
+            "role": _s(connection.role),
+            "subject": _s(connection.subject),
+            "connected_at": _n(connection.connected_at),
+            "sub_version": _n(0),
+            "expires_at": _n(expires_at),
+        }
+
+    def put_many(self, entries: Iterable[tuple[Connection, Sequence[Subscription]]]) -> None:
+        """Bulk load (benchmarks, migrations): BatchWriteItem, not one transaction per entry."""
+        expires_at = self._expires_at()
+        items: list[dict[str, Any]] = []
+        for connection, subscriptions in entries:
+            items.append(self._connection_item(connection, expires_at))
+            items.extend(
+                _subscription_item(connection, position, sub, expires_at)
+                for position, sub in enumerate(subscriptions)
+            )
+        for chunk in _chunks(items, BATCH_WRITE_LIMIT):
+            self._batch_write([{"PutRequest": {"Item": item}} for item in chunk])
+
+    def get_connection(self, connection_id: str) -> tuple[Connection, int] | None:
+        """The connection and its subscription version, read consistently."""
+        response = self._db.get_item(
+            TableName=self.table,
+            Key={"connection_id": _s(connection_id), "item": _s(CONNECTION_ITEM)},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        connection = Connection(
+            connection_id,
+            item["domain_name"]["S"],
+            item["stage"]["S"],
+            item["role"]["S"],
+            item["subject"]["S"],
+            int(item["connected_at"]["N"]),
+        )
+        return connection, int(item.get("sub_version", {"N": "0"})["N"])
+
+    def delete_connection(self, connection_id: str) -> int:
+        return self.delete_connections([connection_id])
+
+    def delete_connections(self, connection_ids: Iterable[str]) -> int:
+        """Removes the connections and every item they own; returns how many items went."""
+        keys = [key for cid in dict.fromkeys(connection_ids) for key in self._item_keys(cid)]
+        for chunk in _chunks(keys, BATCH_WRITE_LIMIT):
+            self._batch_write([{"DeleteRequest": {"Key": key}} for key in chunk])
+        return len(keys)
+
+    def _item_keys(self, connection_id: str, prefix: str | None = None) -> list[dict[str, Any]]:
+        condition = "connection_id = :c"
+        values: dict[str, Any] = {":c": _s(connection_id)}
+        if prefix is not None:
+            condition += " AND begins_with(#i, :p)"
+            values[":p"] = _s(prefix)
+        keys: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ExpressionAttributeNames": {"#i": "item"},
+            "ProjectionExpression": "connection_id, #i",
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._db.query(**request)
+            keys.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return keys
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for attempt in range(MAX_BATCH_ATTEMPTS):
+            response = self._db.batch_write_item(RequestItems={self.table: requests})
+            requests = response.get("UnprocessedItems", {}).get(self.table, [])
+            if not requests:
+                return
+            # Unprocessed items mean throttling: back off exponentially with full jitter.
+            self._sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+        raise StoreError(f"{len(requests)} writes still unprocessed after retries")
+
+    # -- subscriptions -----------------------------------------------------------------------
+
+    def replace_subscriptions(
+        self, connection_id: str, subscriptions: Sequence[Subscription]
+    ) -> None:
+        """All of the new list or none of it: one transaction that also bumps the connection's
+        subscription version, so two concurrent replacements cannot interleave."""
+        for _ in range(MAX_REPLACE_ATTEMPTS):
+            found = self.get_connection(connection_id)
+            if found is None:
+                raise ConnectionNotFound(connection_id)
+            connection, version = found
+            if self._try_replace(connection, version, subscriptions):
+                return
+        raise StoreError(f"subscriptions of {connection_id} kept changing under us")
+
+    def _try_replace(
+        self, connection: Connection, version: int, subscriptions: Sequence[Subscription]
+    ) -> bool:
+        expires_at = self._expires_at()
+        puts = [
+            _subscription_item(connection, position, sub, expires_at)
+            for position, sub in enumerate(subscriptions)
+        ]
+        new_keys = {item["item"]["S"] for item in puts}
+        stale = [
+            key
+            for key in self._item_keys(connection.connection_id, SUBSCRIPTION_PREFIX)
+            if key["item"]["S"] not in new_keys
+        ]
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": {
+                        "connection_id": _s(connection.connection_id),
+                        "item": _s(CONNECTION_ITEM),
+                    },
+                    "UpdateExpression": "SET sub_version = :new",
+                    "ConditionExpression": "attribute_exists(connection_id) AND "
+                    "(sub_version = :old OR attribute_not_exists(sub_version))",
+                    "ExpressionAttributeValues": {":new": _n(version + 1), ":old": _n(version)},
+                }
+            },
+            *({"Put": {"TableName": self.table, "Item": item}} for item in puts),
+            *({"Delete": {"TableName": self.table, "Key": key}} for key in stale),
+        ]
+        if len(actions) > TRANSACT_WRITE_LIMIT:
+            raise ValueError(f"{len(actions)} actions exceed one transaction")
+        try:
+            self._db.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def subscriptions_of(self, connection_id: str) -> list[Subscription]:
+        """A connection's subscriptions in the client's order (consistent read)."""
+        response = self._db.query(
+            TableName=self.table,
+            KeyConditionExpression="connection_id = :c AND begins_with(#i, :p)",
+            ExpressionAttributeNames={"#i": "item"},
+            ExpressionAttributeValues={":c": _s(connection_id), ":p": _s(SUBSCRIPTION_PREFIX)},
+            ConsistentRead=True,
+        )
+        items = sorted(response.get("Items", []), key=lambda item: int(item["position"]["N"]))
+        return [_subscription_of(item) for item in items]
+
+    def subscribers(self, event_type: str) -> Lookup:
+        """Every subscriber of one event type: a paginated Query on the sparse index."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": self.index,
+            "KeyConditionExpression": "event_type = :t",
+            "ExpressionAttributeValues": {":t": _s(event_type)},
+        }
+        if self._page_size is not None:
+            request["Limit"] = self._page_size
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        pages = items = 0
+        now = self._clock()
+        while True:
+            response = self._db.query(**request)
+            pages += 1
+            items += response.get("ScannedCount", len(response.get("Items", [])))
+            for item in response.get("Items", []):
+                # TTL deletion lags by up to days; an expired item is as good as gone.
+                if int(item["expires_at"]["N"]) > now:
+                    grouped.setdefault(item["connection_id"]["S"], []).append(item)
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        subscribers = []
+        for connection_id, rows in grouped.items():
+            rows.sort(key=lambda item: int(item["position"]["N"]))
+            subscribers.append(
+                Subscriber(
+                    connection_id,
+                    rows[0]["domain_name"]["S"],
+                    rows[0]["stage"]["S"],
+                    tuple(_subscription_of(row) for row in rows),
+                )
+            )
+        return Lookup(subscribers, pages, items)
+
+    def _expires_at(self) -> int:
+        return int(self._clock()) + CONNECTION_TTL_S

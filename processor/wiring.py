@@ -1,0 +1,69 @@
+"""The warm parts every handler shares, built once per process on first use and reused while
+the function stays warm (the global-handler pattern).
+
+Built on first use rather than at import so the standard AWS configuration in the environment
+at that moment (AWS_ENDPOINT_URL, region, credentials) is the one the clients take."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import boto3
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore.config import Config
+
+from .delivery import DEFAULT_CONCURRENCY, Deliverer
+from .pipeline import Pipeline
+from .runtime import ClientPool, LoopThread
+from .store import ConnectionStore
+
+__all__ = ["CONCURRENCY_ENV", "once", "pipeline", "store"]
+
+T = TypeVar("T")
+CONCURRENCY_ENV = "TUMBLE_FANOUT_CONCURRENCY"
+
+
+def once(factory: Callable[[], T]) -> Callable[[], T]:
+    """A thread-safe lazily built singleton: handlers may run on several threads locally."""
+    lock = threading.Lock()
+    box: list[T] = []
+
+    def get() -> T:
+        if not box:
+            with lock:
+                if not box:
+                    box.append(factory())
+        return box[0]
+
+    return get
+
+
+def _store() -> ConnectionStore:
+    dynamodb = boto3.client("dynamodb", config=Config(max_pool_connections=32))
+    return ConnectionStore(
+        dynamodb,
+        os.environ["CONNECTIONS_TABLE"],
+        os.environ.get("CONNECTIONS_BY_EVENT_TYPE_INDEX", "by_event_type"),
+    )
+
+
+def _pipeline() -> Pipeline:
+    concurrency = int(os.environ.get(CONCURRENCY_ENV) or DEFAULT_CONCURRENCY)
+    # Retries are ours (fanout.classify + backoff), so botocore makes exactly one attempt.
+    config = AioConfig(
+        max_pool_connections=concurrency,
+        retries={"total_max_attempts": 1},
+        connect_timeout=3,
+        read_timeout=10,
+    )
+    runner = LoopThread()
+    clients = ClientPool(get_session(), "apigatewaymanagementapi", config)
+    return Pipeline(store(), Deliverer(clients.get, concurrency), runner)
+
+
+store = once(_store)
+pipeline = once(_pipeline)
