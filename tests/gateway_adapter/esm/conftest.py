@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from gateway_adapter.esm import EventSourceMappings
@@ -89,10 +89,8 @@ class Recorder:
             if remaining <= 0:
                 raise AssertionError(f"timed out; calls so far: {self.sequences()}")
             self.changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), min(remaining, 0.5))
-            except TimeoutError:
-                pass
 
 
 @pytest.fixture
