@@ -1,0 +1,112 @@
+"""Fixtures of the processor's tests: the handlers' environment taken from serverless.yml, a
+stand-in @connections API, tokens, and the real gateway adapter as a child process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.fanout import ConnectionsSink
+from gateway_adapter.embedded import free_port, wait_for_http
+from gateway_adapter.service import Service
+from processor.store import ConnectionStore
+from processor.tokens import issue
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "processor-test-secret"
+
+
+@pytest.fixture
+def processor_env(tumble_service: Service, monkeypatch: pytest.MonkeyPatch) -> Service:
+    """What Lambda would give the handlers: the function environment of serverless.yml."""
+    for name, value in tumble_service.functions["send_iot_message"].environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TUMBLE_TOKEN_SECRET", SECRET)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", raising=False)
+    return tumble_service
+
+
+@pytest.fixture
+def store(processor_env: Service, aws_client: Callable[[str], Any]) -> ConnectionStore:
+    return ConnectionStore(aws_client("dynamodb"), os.environ["CONNECTIONS_TABLE"])
+
+
+@pytest.fixture(scope="session")
+def sink() -> Iterator[ConnectionsSink]:
+    with ConnectionsSink() as running:
+        yield running
+
+
+@pytest.fixture
+def connections(sink: ConnectionsSink) -> ConnectionsSink:
+    """The stand-in @connections API, emptied for this test."""
+    with sink._lock:
+        sink.frames.clear()
+        sink.gone.clear()
+        sink.throttle.clear()
+        sink.fail_5xx.clear()
+        sink.posts = 0
+    return sink
+
+
+def make_token(role: str, subject: str = "someone", ttl_s: int = 600) -> str:
+    return issue(SECRET.encode(), role, subject, int(time.time()) + ttl_s)
+
+
+class GatewayProcess:
+    """`python -m gateway_adapter` serving serverless.yml at stage `test`."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix="gateway-", suffix=".log", delete=False)  # noqa: SIM115
+        env = {**os.environ, "TUMBLE_TOKEN_SECRET": SECRET}
+        env.pop("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", None)
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "gateway_adapter", "--config", str(ROOT / "serverless.yml"),
+                "--host", "127.0.0.1", "--port", str(self.port), "--stage", "test",
+                "--no-triggers", "--log-level", "WARNING",
+            ],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_for_http(f"http://127.0.0.1:{self.port}/", 30)
+        except TimeoutError:
+            self.stop()
+            raise
+
+    @property
+    def domain_name(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def url(self, token: str | None = None) -> str:
+        base = f"ws://127.0.0.1:{self.port}/test"
+        return base if token is None else f"{base}?token={token}"
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def gateway(aws_endpoint: str) -> Iterator[GatewayProcess]:
+    running = GatewayProcess()
+    yield running
+    running.stop()
