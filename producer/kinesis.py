@@ -81,7 +81,7 @@ class KinesisPath:
             entry.last_error = f"RecordTooLarge: {error}"
             self._spill([entry])
             return
-        if was_empty or self.batcher.full():
+        if was_empty or self.batcher.full() or len(self.batcher) >= self.capacity:
             self._wake.set()
 
     async def run(self) -> None:
@@ -90,7 +90,9 @@ class KinesisPath:
             now = loop.time()
             if self._closing and not self.batcher.pending:
                 return
-            if not self.batcher.ready(now, flushing=self._closing):
+            # A full buffer doesn't wait out the linger: a producer is blocked on it.
+            pressed = self._closing or len(self.batcher) >= self.capacity
+            if not self.batcher.ready(now, flushing=pressed):
                 deadline = self.batcher.deadline()
                 self._wake.clear()
                 try:
