@@ -130,9 +130,19 @@ async def _confirm(ws: aiohttp.ClientWebSocketResponse, state: WatchState, url: 
         raise WatchEnded(f"expected a subscription confirmation, got {message.data!r}", 1)
 
 
-def _print_json(out: IO[str]) -> Callable[[WatchState], None]:
+def _print_json(out: IO[str], notes: IO[str]) -> Callable[[WatchState], None]:
+    """Frames to `out`; the one-time "subscribed" note to `notes`, so a pipe gets only frames
+    and a script can still wait for the subscription to be in place."""
+    printed = 0
+
     def show(state: WatchState) -> None:
-        if state.recent and state.events:
+        nonlocal printed
+        if state.events == 0:
+            count = len(state.subscribed or [])
+            notes.write(f"tumble watch: subscribed ({count} subscriptions)\n")
+            notes.flush()
+        elif state.events > printed and state.recent:
+            printed = state.events
             out.write(frame_json(state.recent[-1].frame) + "\n")
             out.flush()
 
@@ -159,7 +169,7 @@ def main(argv: list[str]) -> int:
     state = WatchState()
     try:
         if args.json:
-            show = _print_json(sys.stdout)
+            show = _print_json(sys.stdout, sys.stderr)
             asyncio.run(watch(args.url, token, subscriptions, show, state, args.count))
         else:
             _run_live(args.url, token, subscriptions, state, args.count)

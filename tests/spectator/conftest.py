@@ -7,12 +7,17 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from gateway_adapter.embedded import free_port
+from gateway_adapter.service import Service
+
+from .stack import Process, Shipper, start_gateway, stream_name
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -81,3 +86,26 @@ def scripted_gateway(
         return serve(app).url.replace("http://", "ws://") + "/local"
 
     return start
+
+
+@dataclass
+class RunningGateway:
+    process: Process
+    url: str
+    shipper: Shipper
+
+
+@pytest.fixture
+def gateway(
+    tumble_service: Service, aws_client: Callable[[str], Any], tmp_path: Path
+) -> Iterator[RunningGateway]:
+    """`python -m gateway_adapter` over fresh resources, with a connected shipper."""
+    process, url = start_gateway(tmp_path)
+    try:
+        shipper = Shipper(url, aws_client("kinesis"), stream_name(tumble_service))
+        try:
+            yield RunningGateway(process, url, shipper)
+        finally:
+            shipper.close()
+    finally:
+        process.stop()

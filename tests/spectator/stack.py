@@ -1,0 +1,150 @@
+"""A running local stack for the end-to-end spectator tests: the gateway adapter (with its
+Kinesis trigger) and the page server as real subprocesses on free ports, over the session's
+embedded AWS, and a shipper that sends events on both paths."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import websocket
+
+from gateway_adapter.embedded import free_port, wait_for_http
+from gateway_adapter.service import Service
+from messages import Event, Source, encode_kinesis_data, submit_envelope
+from processor.tokens import Role, issue
+
+__all__ = ["SECRET", "Process", "Shipper", "start_gateway", "start_page", "stream_name"]
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "spectator-test-secret"
+STAGE = "test"
+# Kinesis PutRecords takes at most 500 records per call (Kinesis API reference).
+PUT_RECORDS_MAX = 500
+
+
+class Process:
+    """A child process whose output goes to a log file, shown when a test fails."""
+
+    def __init__(self, argv: Sequence[str], log: Path, env: dict[str, str]) -> None:
+        self.log = log
+        self._out: IO[bytes] = log.open("wb")
+        self.popen = subprocess.Popen(
+            list(argv), env=env, cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT
+        )
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._out.close()
+
+
+def stack_env() -> dict[str, str]:
+    """This process's AWS settings (the aws_endpoint fixture set them) and the token secret."""
+    return {**os.environ, "TUMBLE_TOKEN_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
+
+
+def start_gateway(logs: Path) -> tuple[Process, str]:
+    """`python -m gateway_adapter` at stage `test`; returns it and its ws:// URL."""
+    port = free_port("127.0.0.1")
+    argv = [
+        sys.executable,
+        "-m",
+        "gateway_adapter",
+        "--config",
+        str(ROOT / "serverless.yml"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--stage",
+        STAGE,
+        "--log-level",
+        "WARNING",
+        "--poll-interval",
+        "0.2",
+    ]
+    process = Process(argv, logs / "gateway.log", stack_env())
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/{STAGE}/@connections/readiness-probe", 30)
+    except TimeoutError:
+        process.stop()
+        raise RuntimeError(f"the gateway did not start:\n{process.tail()}") from None
+    return process, f"ws://127.0.0.1:{port}/{STAGE}"
+
+
+def start_page(logs: Path, ws_url: str) -> tuple[Process, str]:
+    port = free_port("127.0.0.1")
+    argv = [
+        sys.executable,
+        "-m",
+        "spectator.page",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ws-url",
+        ws_url,
+    ]
+    process = Process(argv, logs / "page.log", stack_env())
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for_http(url, 20)
+    except TimeoutError:
+        process.stop()
+        raise RuntimeError(f"the page server did not start:\n{process.tail()}") from None
+    return process, url
+
+
+def stream_name(service: Service) -> str:
+    return next(
+        f.environment["STREAM_NAME"]
+        for f in service.functions.values()
+        if "STREAM_NAME" in f.environment
+    )
+
+
+class Shipper:
+    """Sends events as the producer does: a submit frame over the WebSocket, and a Kinesis
+    record carrying the same EventId and SentAt."""
+
+    def __init__(self, ws_url: str, kinesis: Any, stream: str) -> None:
+        token = issue(SECRET.encode(), Role.SHIPPER, "spectator-tests", int(time.time()) + 600)
+        self.ws = websocket.create_connection(f"{ws_url}?token={token}", timeout=10)
+        self.kinesis = kinesis
+        self.stream = stream
+
+    def websocket(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.ws.send(submit_envelope(event.with_source(Source.WEBSOCKET)))
+
+    def kinesis_records(self, events: Iterable[Event], key: str = "race") -> None:
+        """One partition key keeps the records on one shard, so they arrive in order."""
+        records = [
+            {"Data": encode_kinesis_data(e.with_source(Source.KINESIS)), "PartitionKey": key}
+            for e in events
+        ]
+        for start in range(0, len(records), PUT_RECORDS_MAX):
+            chunk = records[start : start + PUT_RECORDS_MAX]
+            response = self.kinesis.put_records(StreamName=self.stream, Records=chunk)
+            assert response["FailedRecordCount"] == 0, response
+
+    def both(self, events: Sequence[Event]) -> None:
+        self.websocket(events)
+        self.kinesis_records(events)
+
+    def close(self) -> None:
+        self.ws.close()
