@@ -30,6 +30,7 @@ log = logging.getLogger("gateway_adapter.websocket")
 
 GOING_AWAY = 1001
 ABNORMAL = 1006
+NO_STATUS = 1005
 # With the 2 h lifetime and the idle timeout alike, API Gateway closes with 1001 "Going away".
 GOING_AWAY_REASON = "Going away"
 # The transport's high-water mark sits above every bound we enforce, so a send never waits.
@@ -237,6 +238,7 @@ class WebSocketApi:
             "connect", "$connect", 200, (time.perf_counter() - started) * 1000, facts.connection_id
         )
         client_reason = ""
+        client_code = 0
         try:
             while True:
                 msg = await ws.receive()
@@ -246,11 +248,16 @@ class WebSocketApi:
                 elif kind is WSMsgType.BINARY:
                     self._dispatch(conn, base64.b64encode(msg.data).decode("ascii"), True)
                 elif kind is WSMsgType.CLOSE:
+                    # A close frame without a code is reported as 1005 (RFC 6455 7.1.5).
+                    client_code = int(msg.data or NO_STATUS)
                     client_reason = msg.extra or ""
                     break
                 else:  # CLOSING, CLOSED, ERROR
                     if kind is WSMsgType.ERROR and isinstance(msg.data, WebSocketError):
-                        client_reason = str(msg.data)
+                        # A quota broken by the client (1009): report that code, not how the
+                        # socket went down after it.
+                        conn.close_code = conn.close_code or int(msg.data.code)
+                        conn.close_reason = conn.close_reason or str(msg.data)
                     break
         finally:
             self.connections.pop(facts.connection_id, None)
@@ -262,7 +269,7 @@ class WebSocketApi:
             if conn.close_code is not None:
                 code, reason = conn.close_code, conn.close_reason
             else:
-                code, reason = ws.close_code or ABNORMAL, client_reason
+                code, reason = client_code or int(ws.close_code or ABNORMAL), client_reason
             await self._disconnect(facts, code, reason)
         return ws
 

@@ -1,0 +1,378 @@
+"""The WebSocket side against a running gateway, with websocket-client as the client."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import websocket
+
+from .conftest import PROBE_YML, RunningGateway
+
+ID = re.compile(r"^[A-Za-z0-9_-]{15}=$")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+def events_of(kind: str) -> list[dict[str, Any]]:
+    import probe_handlers
+
+    return [
+        e
+        for e in probe_handlers.EVENTS
+        if e.get("type") != "REQUEST" and e["requestContext"]["eventType"] == kind
+    ]
+
+
+def connect(
+    gateway: RunningGateway, query: str = "token=allow", **kwargs: Any
+) -> websocket.WebSocket:
+    return websocket.create_connection(f"{gateway.url}?{query}", timeout=5, **kwargs)
+
+
+def handshake_status(gateway: RunningGateway, query: str) -> int:
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(f"{gateway.url}?{query}", timeout=5)
+    return refused.value.status_code
+
+
+# 1. route selection -------------------------------------------------------------------------
+
+
+def test_routes_by_expression_and_default(probe: RunningGateway) -> None:
+    ws = connect(probe)
+    ws.send(json.dumps({"action": "echo", "n": 1}))
+    assert json.loads(ws.recv()) == {"action": "echo", "n": 1}
+    ws.send("not json")
+    ws.send(json.dumps({"action": "unknown"}))
+    ws.send(json.dumps({"action": 7}))
+    defaults = wait_for(lambda: len(events_of("MESSAGE")) >= 3 and events_of("MESSAGE"))
+    assert {e["body"] for e in defaults} == {"not json", '{"action": "unknown"}', '{"action": 7}'}
+    assert all(e["requestContext"]["routeKey"] == "$default" for e in defaults)
+    ws.close()
+
+
+def test_chat_service_uses_its_own_selection_expression(chat: RunningGateway) -> None:
+    alice = websocket.create_connection(f"{chat.url}?name=alice", timeout=5)
+    bob = websocket.create_connection(f"{chat.url}?name=bob", timeout=5)
+    for ws in (alice, bob):
+        ws.send(json.dumps({"type": "join", "room": "lobby"}))
+        assert json.loads(ws.recv()) == {"joined": "lobby", "greeting": "welcome to chatroom"}
+    alice.send(json.dumps({"type": "say", "room": "lobby", "text": "hi bob"}))
+    assert json.loads(bob.recv()) == {"from": "alice", "text": "hi bob"}
+    assert json.loads(alice.recv()) == {"from": "alice", "text": "hi bob"}
+    alice.close()
+    bob.close()
+
+
+# 2. no route, no $default -------------------------------------------------------------------
+
+
+def test_forbidden_without_route_and_default(chat: RunningGateway) -> None:
+    ws = websocket.create_connection(chat.url, timeout=5)
+    ws.send(json.dumps({"type": "dance"}))
+    reply = json.loads(ws.recv())
+    assert reply["message"] == "Forbidden"
+    assert ID.match(reply["connectionId"]) and ID.match(reply["requestId"])
+    ws.send("plain text")
+    assert json.loads(ws.recv())["message"] == "Forbidden"
+    ws.close()
+
+
+# 3. integration failure ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["fail", "slow"])
+def test_internal_server_error_on_raise_or_timeout(probe: RunningGateway, action: str) -> None:
+    ws = connect(probe)
+    ws.send(json.dumps({"action": action}))
+    ws.send(json.dumps({"action": action}))
+    first, second = json.loads(ws.recv()), json.loads(ws.recv())
+    assert first["message"] == second["message"] == "Internal server error"
+    connect_event = events_of("CONNECT")[-1]
+    assert first["connectionId"] == connect_event["requestContext"]["connectionId"]
+    assert first["requestId"] != second["requestId"]
+    ws.close()
+
+
+# 4. $connect before the upgrade -------------------------------------------------------------
+
+
+def test_connect_status_refuses_handshake(probe: RunningGateway) -> None:
+    assert handshake_status(probe, "token=allow&status=418") == 418
+    assert handshake_status(probe, "token=allow&fail=1") == 500
+    assert not events_of("DISCONNECT")  # never connected, so no $disconnect
+
+
+def test_posting_from_inside_connect_is_gone(probe: RunningGateway) -> None:
+    import probe_handlers
+
+    ws = connect(probe, "token=allow&selfpost=1")
+    assert probe_handlers.SELF_POST == ["GoneException"]
+    ws.close()
+
+
+def test_connect_is_optional(start_gateway: Callable[..., RunningGateway], tmp_path: Any) -> None:
+    path = tmp_path / "serverless.yml"
+    path.write_text(
+        "service: bare\nfunctions:\n  echo:\n    handler: probe_handlers.echo\n"
+        "    events:\n      - websocket:\n          route: $default\n"
+        "          routeResponseSelectionExpression: $default\n"
+    )
+    gateway = start_gateway(path)
+    ws = websocket.create_connection(gateway.url, timeout=5)
+    ws.send("ping")
+    assert ws.recv() == "ping"
+    ws.close()
+
+
+def test_unknown_stage_and_plain_http(probe: RunningGateway) -> None:
+    import urllib.error
+    import urllib.request
+
+    base = probe.url.replace("ws://", "http://").rsplit("/", 1)[0]
+    with pytest.raises(urllib.error.HTTPError) as wrong_stage:
+        urllib.request.urlopen(f"{base}/prod", timeout=5)
+    assert wrong_stage.value.code == 403
+    with pytest.raises(urllib.error.HTTPError) as plain:
+        urllib.request.urlopen(f"{base}/test", timeout=5)
+    assert plain.value.code == 426
+
+
+# 5. authorizer ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("", 401),
+        ("token=", 401),
+        ("token=deny", 403),
+        ("token=unauthorized", 401),
+        ("token=boom", 500),
+        ("token=bad", 500),
+    ],
+)
+def test_authorizer_refusals(probe: RunningGateway, query: str, status: int) -> None:
+    assert handshake_status(probe, query) == status
+    assert not events_of("CONNECT")  # $connect never ran
+
+
+def test_authorizer_context_on_every_later_event(probe: RunningGateway) -> None:
+    ws = connect(probe)
+    ws.send("to default")
+    wait_for(lambda: events_of("MESSAGE"))
+    ws.close()
+    wait_for(lambda: events_of("DISCONNECT"))
+    auth_event = next(e for e in __import__("probe_handlers").EVENTS if e.get("type") == "REQUEST")
+    assert auth_event["methodArn"].endswith("/test/$connect")
+    assert auth_event["queryStringParameters"] == {"token": "allow"}
+    for kind in ("CONNECT", "MESSAGE", "DISCONNECT"):
+        authorizer = events_of(kind)[-1]["requestContext"]["authorizer"]
+        assert authorizer["principalId"] == "user-allow"
+        assert authorizer["role"] == "player" and authorizer["level"] == 3
+
+
+# 6. event shapes ----------------------------------------------------------------------------
+
+
+def test_events_are_shaped_as_aws_sends_them(probe: RunningGateway) -> None:
+    before = int(time.time() * 1000)
+    ws = connect(probe, "token=allow&tag=a&tag=b", header=["User-Agent: probe-agent/2.0"])
+    ws.send(json.dumps({"hello": 1}))
+    wait_for(lambda: events_of("MESSAGE"))
+    ws.close()
+    wait_for(lambda: events_of("DISCONNECT"))
+    connect_event, message, disconnect = (
+        events_of(k)[-1] for k in ("CONNECT", "MESSAGE", "DISCONNECT")
+    )
+    assert connect_event["queryStringParameters"] == {"token": "allow", "tag": "b"}
+    assert connect_event["multiValueQueryStringParameters"]["tag"] == ["a", "b"]
+    assert connect_event["headers"]["User-Agent"] == "probe-agent/2.0"
+    for event in (message, disconnect):
+        assert "headers" not in event and "queryStringParameters" not in event
+    assert "messageId" in message["requestContext"]
+    assert "messageId" not in connect_event["requestContext"]
+    assert "messageId" not in disconnect["requestContext"]
+    ids = set()
+    for event in (connect_event, message, disconnect):
+        context = event["requestContext"]
+        assert ID.match(context["connectionId"])
+        assert context["requestId"] == context["extendedRequestId"]
+        ids.add(context["requestId"])
+        assert context["identity"] == {"sourceIp": "127.0.0.1", "userAgent": "probe-agent/2.0"}
+        assert before <= context["connectedAt"] <= context["requestTimeEpoch"]
+        assert re.fullmatch(
+            r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000", context["requestTime"]
+        )
+        assert context["stage"] == "test"
+        assert context["messageDirection"] == "IN"
+    assert len(ids) == 3
+    assert message["body"] == '{"hello": 1}' and message["isBase64Encoded"] is False
+
+
+# 7. $disconnect -----------------------------------------------------------------------------
+
+
+def test_disconnect_reports_client_close_code_and_reason(probe: RunningGateway) -> None:
+    ws = connect(probe)
+    ws.close(status=4000, reason=b"bye now")
+    event = wait_for(lambda: events_of("DISCONNECT"))[-1]
+    assert event["requestContext"]["disconnectStatusCode"] == 4000
+    assert event["requestContext"]["disconnectReason"] == "bye now"
+
+
+def test_disconnect_runs_when_the_client_just_drops(probe: RunningGateway) -> None:
+    ws = connect(probe)
+    ws.sock.close()  # no close frame
+    event = wait_for(lambda: events_of("DISCONNECT"))[-1]
+    assert event["requestContext"]["disconnectStatusCode"] in (1000, 1006)
+
+
+def test_disconnect_runs_for_every_connection_on_shutdown(
+    start_gateway: Callable[..., RunningGateway],
+) -> None:
+    import probe_handlers
+
+    probe_handlers.EVENTS.clear()
+    gateway = start_gateway(PROBE_YML)
+    sockets = [connect(gateway) for _ in range(3)]
+    gateway.stop()
+    closes = events_of("DISCONNECT")
+    assert len(closes) == 3
+    assert {e["requestContext"]["disconnectStatusCode"] for e in closes} == {1001}
+    for ws in sockets:
+        with pytest.raises(websocket.WebSocketConnectionClosedException):
+            ws.recv()
+            ws.recv()
+
+
+# 8. binary frames ---------------------------------------------------------------------------
+
+
+def test_binary_frames_arrive_base64_encoded(probe: RunningGateway) -> None:
+    ws = connect(probe)
+    payload = bytes(range(256))
+    ws.send_binary(payload)
+    event = wait_for(lambda: events_of("MESSAGE"))[-1]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == payload
+    assert event["requestContext"]["routeKey"] == "$default"
+    ws.close()
+
+
+# 9. route responses -------------------------------------------------------------------------
+
+
+def test_return_value_reaches_client_only_with_route_response(probe: RunningGateway) -> None:
+    ws = connect(probe)
+    ws.send(json.dumps({"action": "silent", "n": 1}))  # returns a body, but no route response
+    ws.send(json.dumps({"action": "asyncecho", "text": "second"}))
+    assert ws.recv() == "second"  # the silent route's body never came
+    ws.close()
+
+
+# 12. limits ---------------------------------------------------------------------------------
+
+
+def test_frame_over_32_kb_closes_with_1009(probe: RunningGateway) -> None:
+    ws = connect(probe)
+    ws.send("x" * (32 * 1024 + 1))
+    opcode, data = ws.recv_data(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_CLOSE
+    assert int.from_bytes(data[:2], "big") == 1009
+    event = wait_for(lambda: events_of("DISCONNECT"))[-1]
+    assert event["requestContext"]["disconnectStatusCode"] == 1009
+
+
+def send_fragmented(ws: websocket.WebSocket, text: str, size: int = 32 * 1024) -> None:
+    chunks = [text[i : i + size] for i in range(0, len(text), size)]
+    for index, chunk in enumerate(chunks):
+        opcode = websocket.ABNF.OPCODE_TEXT if index == 0 else websocket.ABNF.OPCODE_CONT
+        ws.send_frame(websocket.ABNF.create_frame(chunk, opcode, fin=index == len(chunks) - 1))
+
+
+def test_message_of_128_kb_in_32_kb_frames_passes_and_larger_closes(
+    probe: RunningGateway,
+) -> None:
+    ws = connect(probe)
+    prefix = '{"action": "echo", "pad": "'
+    body = prefix + "y" * (128 * 1024 - len(prefix) - 2) + '"}'
+    assert len(body) == 128 * 1024
+    send_fragmented(ws, body)
+    assert ws.recv() == body
+    send_fragmented(ws, body + " ")
+    opcode, data = ws.recv_data(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_CLOSE
+    assert int.from_bytes(data[:2], "big") == 1009
+
+
+def test_idle_timeout_and_lifetime_close_with_1001(
+    start_gateway: Callable[..., RunningGateway],
+) -> None:
+    import probe_handlers
+
+    probe_handlers.EVENTS.clear()
+    idle = start_gateway(PROBE_YML, idle_timeout_s=0.5)
+    ws = connect(idle)
+    opened = time.monotonic()
+    for _ in range(3):  # activity keeps it open past the timeout
+        time.sleep(0.25)
+        ws.send(json.dumps({"action": "silent"}))
+    opcode, data = ws.recv_data(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(data[:2], "big") == 1001
+    assert time.monotonic() - opened > 0.7  # the messages kept it open past the timeout
+    event = wait_for(lambda: events_of("DISCONNECT"))[-1]
+    assert event["requestContext"]["disconnectStatusCode"] == 1001
+    assert event["requestContext"]["disconnectReason"] == "Going away"
+    lifetime = start_gateway(PROBE_YML, max_lifetime_s=0.5)
+    started = time.monotonic()
+    ws = connect(lifetime)
+    while True:
+        ws.send(json.dumps({"action": "silent"}))
+        try:
+            opcode, data = ws.recv_data(control_frame=True)
+            break
+        except websocket.WebSocketTimeoutException:
+            continue
+    assert int.from_bytes(data[:2], "big") == 1001
+    assert 0.4 < time.monotonic() - started < 3
+
+
+def test_connect_rate_limit(start_gateway: Callable[..., RunningGateway]) -> None:
+    gateway = start_gateway(PROBE_YML, connect_rate=1)
+    statuses = []
+    for _ in range(3):  # within one second: at most one per second window gets through
+        try:
+            connect(gateway).close()
+            statuses.append(101)
+        except websocket.WebSocketBadStatusException as refused:
+            statuses.append(refused.status_code)
+    assert statuses[0] == 101
+    assert 429 in statuses
+
+
+# 13. domainName and stage -------------------------------------------------------------------
+
+
+def test_domain_name_and_stage_point_back_at_the_gateway(probe: RunningGateway) -> None:
+    ws = connect(probe)
+    ws.send(json.dumps({"action": "post", "text": "via management api"}))
+    assert json.loads(ws.recv()) == {"own": "post", "echo": "via management api"}
+    context = events_of("CONNECT")[-1]["requestContext"]
+    assert context["domainName"] == probe.gateway.domain_name
+    assert f"http://{context['domainName']}/{context['stage']}" == probe.gateway.management_url
+    ws.close()
