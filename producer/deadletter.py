@@ -87,4 +87,6 @@ def read_dead_letters(path: Path) -> Iterator[Spilled]:
             if not isinstance(key, str) or not key:
                 raise DeadLetterError(path, number, "partition_key must be a non-empty string")
             attempts = row.get(_ATTEMPTS, 0)
-            yield Spilled(event, key, str(row.get(_ERROR, "")), int(attempts))
+            if isinstance(attempts, bool) or not isinstance(attempts, int):
+                raise DeadLetterError(path, number, "attempts must be an integer")
+            yield Spilled(event, key, str(row.get(_ERROR, "")), attempts)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from processor.tokens import Role, verify
+from producer.config import (
+    LOCAL_ENDPOINT,
+    ConfigProblem,
+    aws_session,
+    stream_name,
+    token_source,
+    upload_bucket,
+    with_token,
+)
+
+
+def test_the_token_goes_in_the_query_string():
+    url = with_token("ws://127.0.0.1:3001/local?x=1&token=old", "a+b/c")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    assert query == {"x": ["1"], "token": ["a+b/c"]}
+
+
+def test_stream_name_precedence():
+    assert stream_name("mine", {"STREAM_NAME": "env"}) == "mine"
+    assert stream_name(None, {"STREAM_NAME": "env"}) == "env"
+    assert stream_name(None, {}) == "iot-events"
+
+
+def test_with_nothing_configured_the_local_stack_is_assumed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    session, endpoint = aws_session({})
+    assert endpoint == LOCAL_ENDPOINT
+    assert session.get_credentials().access_key == "test"
+    assert session.region_name == "us-east-1"
+
+
+def test_a_configured_endpoint_is_left_to_botocore(aws_endpoint: str):
+    session, endpoint = aws_session({"AWS_ENDPOINT_URL": aws_endpoint})
+    assert endpoint is None and session.region_name
+
+
+def test_a_shipper_token_from_the_secret_verifies():
+    token = token_source(None, lambda: None, {"TUMBLE_TOKEN_SECRET": "s3cret"})()
+    claims = verify(b"s3cret", token)
+    assert claims.role is Role.SHIPPER
+    assert token_source("given", lambda: None, {})() == "given"
+
+
+def test_the_secret_comes_from_the_local_ssm_parameter(aws_client: Any):
+    ssm = aws_client("ssm")
+    ssm.put_parameter(Name="/tumble/local/token-secret", Value="from-ssm", Type="SecureString")
+    token = token_source(None, lambda: ssm, {})()
+    assert verify(b"from-ssm", token).role is Role.SHIPPER
+
+
+def test_no_secret_anywhere_is_a_clear_problem(aws_client: Any):
+    with pytest.raises(ConfigProblem, match="TUMBLE_TOKEN_SECRET"):
+        token_source(None, lambda: aws_client("ssm"), {})
+
+
+def test_upload_bucket(tmp_path: Path):
+    assert upload_bucket(lambda: "1", environ={"UPLOAD_BUCKET": "b"}) == "b"
+    odd = tmp_path / "serverless.yml"
+    odd.write_text("service: x\ncustom:\n  uploadBucket: ${self:service}-${opt:region}\n")
+    with pytest.raises(ConfigProblem, match="opt:region"):
+        upload_bucket(lambda: "1", environ={}, config=odd)
+    with pytest.raises(ConfigProblem, match=r"custom\.uploadBucket"):
+        upload_bucket(lambda: "1", environ={}, config=tmp_path / "missing.yml")

@@ -1,0 +1,90 @@
+"""The recording combination: detection, WAV writing with a generated signal, the upload."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from producer.config import upload_bucket
+from producer.recording import (
+    RECORDING_KEY,
+    SAMPLE_RATE,
+    ComboDetector,
+    Recorder,
+    tone,
+    wav_bytes,
+    write_wav,
+)
+
+
+def test_the_combination_fires_once_across_controllers():
+    combo = ComboDetector()
+    presses = ["A", "START", "START", "SELECT", "SELECT", "SELECT", "START", "START", "SELECT"]
+    fired = [combo.feed(p) for p in presses]
+    assert fired == [False, False, False, False, True, False, False, False, False]
+    assert combo.feed("SELECT")  # START, START, SELECT, SELECT again
+
+
+def test_a_generated_signal_makes_a_44k_mono_16_bit_wav(tmp_path: Path):
+    samples = tone(0.5, 440.0)
+    path = tmp_path / "tone.wav"
+    write_wav(path, samples)
+    with wave.open(str(path), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, SAMPLE_RATE)
+        assert wav.getnframes() == SAMPLE_RATE // 2
+        assert wav.readframes(wav.getnframes()) == samples
+    assert wav_bytes(samples) == path.read_bytes()
+
+
+def test_odd_sample_bytes_are_refused():
+    with pytest.raises(ValueError, match="16-bit"):
+        write_wav(io.BytesIO(), b"\x00\x01\x02")
+
+
+def test_the_recording_reaches_the_upload_bucket(aws_client: Any):
+    s3 = aws_client("s3")
+    bucket = upload_bucket(lambda: "123456789012", "test", environ={})
+    assert bucket == "tumble-test-uploads-123456789012"
+    s3.create_bucket(Bucket=bucket)
+    captured: list[float] = []
+
+    def microphone(seconds: float) -> bytes:
+        captured.append(seconds)
+        return tone(seconds, 330.0)
+
+    recorder = Recorder(s3, bucket, capture=microphone, seconds=0.2)
+    assert asyncio.run(recorder.record_and_upload())
+    body = s3.get_object(Bucket=bucket, Key=RECORDING_KEY)["Body"].read()
+    assert body == wav_bytes(tone(0.2, 330.0)) and captured == [0.2]
+
+
+def test_without_an_input_device_it_says_so_once_and_carries_on(
+    aws_client: Any, capsys: pytest.CaptureFixture[str]
+):
+    recorder = Recorder(aws_client("s3"), "no-bucket", capture=lambda _: None, seconds=0.1)
+
+    async def twice() -> list[bool]:
+        return [await recorder.record_and_upload(), await recorder.record_and_upload()]
+
+    assert asyncio.run(twice()) == [False, False]
+    assert capsys.readouterr().err.count("no audio input device") == 1
+
+
+def test_a_failed_upload_does_not_stop_the_game(
+    aws_client: Any, capsys: pytest.CaptureFixture[str]
+):
+    recorder = Recorder(aws_client("s3"), "missing-bucket", capture=lambda s: tone(s), seconds=0.01)
+
+    async def scenario() -> int:
+        recorder.trigger()
+        recorder.trigger()  # ignored: one recording at a time
+        await asyncio.gather(*recorder.tasks)
+        return recorder.uploads
+
+    assert asyncio.run(scenario()) == 0
+    assert "not uploaded" in capsys.readouterr().err
