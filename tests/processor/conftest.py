@@ -8,35 +8,76 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from benchmarks.fanout import ConnectionsSink
+from gateway_adapter.bootstrap import bootstrap_resources
 from gateway_adapter.embedded import free_port, wait_for_http
-from gateway_adapter.service import Service
+from gateway_adapter.serverless_config import Options
+from gateway_adapter.service import Service, load_service
 from processor.store import ConnectionStore
 from processor.tokens import issue
 
 ROOT = Path(__file__).resolve().parents[2]
+SERVERLESS_YML = ROOT / "serverless.yml"
+REGION = "us-east-1"
 SECRET = "processor-test-secret"
 
 
+@pytest.fixture(scope="module")
+def processor_service(aws_endpoint: str) -> Service:
+    """serverless.yml at stage `test` bootstrapped once per module on a reset backend; the
+    tests of a module share the resources and `processor_env` empties the table between them
+    (re-creating a stream and a table per test costs seconds on this machine)."""
+    request = urllib.request.Request(f"{aws_endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+    session = boto3.Session(region_name=REGION)
+    client = lambda name: session.client(name, endpoint_url=aws_endpoint)  # noqa: E731
+    account = client("sts").get_caller_identity()["Account"]
+    service = load_service(SERVERLESS_YML, Options(stage="test", region=REGION, account_id=account))
+    bootstrap_resources(service, client)
+    return service
+
+
 @pytest.fixture
-def processor_env(tumble_service: Service, monkeypatch: pytest.MonkeyPatch) -> Service:
-    """What Lambda would give the handlers: the function environment of serverless.yml."""
-    for name, value in tumble_service.functions["send_iot_message"].environment.items():
+def dynamodb(aws_endpoint: str) -> Any:
+    return boto3.client("dynamodb", region_name=REGION, endpoint_url=aws_endpoint)
+
+
+@pytest.fixture
+def processor_env(
+    processor_service: Service, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> Service:
+    """What Lambda would give the handlers (the function environment of serverless.yml), and
+    an empty connections table."""
+    environment = processor_service.functions["send_iot_message"].environment
+    for name, value in environment.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("TUMBLE_TOKEN_SECRET", SECRET)
     monkeypatch.delenv("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", raising=False)
-    return tumble_service
+    table = environment["CONNECTIONS_TABLE"]
+    keys = [
+        {"connection_id": item["connection_id"], "item": item["item"]}
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+        for item in page["Items"]
+    ]
+    for start in range(0, len(keys), 25):
+        chunk = keys[start : start + 25]
+        dynamodb.batch_write_item(
+            RequestItems={table: [{"DeleteRequest": {"Key": k}} for k in chunk]}
+        )
+    return processor_service
 
 
 @pytest.fixture
-def store(processor_env: Service, aws_client: Callable[[str], Any]) -> ConnectionStore:
-    return ConnectionStore(aws_client("dynamodb"), os.environ["CONNECTIONS_TABLE"])
+def store(processor_env: Service, dynamodb: Any) -> ConnectionStore:
+    return ConnectionStore(dynamodb, os.environ["CONNECTIONS_TABLE"])
 
 
 @pytest.fixture(scope="session")

@@ -21,19 +21,19 @@ def subs(*raws: dict) -> list[Subscription]:
     return [Subscription.from_dict(raw) for raw in raws]
 
 
-def items_of(store: ConnectionStore, aws_client, cid: str) -> list[dict]:
-    return aws_client("dynamodb").query(
+def items_of(store: ConnectionStore, dynamodb, cid: str) -> list[dict]:
+    return dynamodb.query(
         TableName=store.table,
         KeyConditionExpression="connection_id = :c",
         ExpressionAttributeValues={":c": {"S": cid}},
     )["Items"]
 
 
-def test_put_and_get_connection_with_ttl(store, aws_client):
+def test_put_and_get_connection_with_ttl(store, dynamodb):
     store.put_connection(conn("a="))
     found, version = store.get_connection("a=")
     assert found == conn("a=") and version == 0
-    (item,) = items_of(store, aws_client, "a=")
+    (item,) = items_of(store, dynamodb, "a=")
     assert int(item["expires_at"]["N"]) >= CONNECTION_TTL_S + 1_700_000_000
     assert store.get_connection("nobody") is None
 
@@ -82,9 +82,9 @@ def test_subscribers_come_from_the_index_in_client_order(store):
     assert store.subscribers("TranscribeEvent").subscribers == []
 
 
-def test_lookup_is_paginated(processor_env, aws_client):
+def test_lookup_is_paginated(processor_env, dynamodb):
     small_pages = ConnectionStore(
-        aws_client("dynamodb"),
+        dynamodb,
         processor_env.functions["subscribe"].environment["CONNECTIONS_TABLE"],
         page_size=2,
     )
@@ -94,24 +94,24 @@ def test_lookup_is_paginated(processor_env, aws_client):
     assert lookup.pages >= 3
 
 
-def test_expired_subscriptions_are_skipped(processor_env, aws_client):
+def test_expired_subscriptions_are_skipped(processor_env, dynamodb):
     table = processor_env.functions["subscribe"].environment["CONNECTIONS_TABLE"]
-    past = ConnectionStore(aws_client("dynamodb"), table, clock=lambda: 1_000_000.0)
+    past = ConnectionStore(dynamodb, table, clock=lambda: 1_000_000.0)
     past.put_many([(conn("old="), subs({"event_type": "NESClick"}))])
-    assert ConnectionStore(aws_client("dynamodb"), table).subscribers("NESClick").subscribers == []
+    assert ConnectionStore(dynamodb, table).subscribers("NESClick").subscribers == []
 
 
-def test_delete_connection_removes_every_item(store, aws_client):
+def test_delete_connection_removes_every_item(store, dynamodb):
     store.put_connection(conn("a="))
     store.put_connection(conn("b="))
     store.replace_subscriptions("a=", subs(*[{"event_type": "NESClick"}] * 20))
     store.replace_subscriptions("b=", subs({"event_type": "NESClick"}))
     assert store.delete_connection("a=") == 21
-    assert items_of(store, aws_client, "a=") == []
+    assert items_of(store, dynamodb, "a=") == []
     assert [s.connection_id for s in store.subscribers("NESClick").subscribers] == ["b="]
 
 
-def test_delete_many_in_chunks(store, aws_client):
+def test_delete_many_in_chunks(store, dynamodb):
     store.put_many((conn(f"c{i}="), subs({"event_type": "DashClick"})) for i in range(30))
     assert store.delete_connections([f"c{i}=" for i in range(30)] + ["c0="]) == 60
     assert store.subscribers("DashClick").subscribers == []
