@@ -1,5 +1,5 @@
 // Bundles the page into dist/ (index.html, style.css, app.js); with --tests, bundles each
-// test/*.test.ts into dist/test/ for `node --test`. Nothing is fetched at run time.
+// test/*.test.ts into node_modules/.cache/race-tests/ for `node --test`. Nothing is fetched at run time.
 import { build } from "esbuild";
 import { copyFile, mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -8,7 +8,8 @@ const root = new URL(".", import.meta.url).pathname;
 const dist = join(root, "dist");
 
 if (process.argv.includes("--tests")) {
-  const out = join(dist, "test");
+  // Under node_modules (ignored by git, never served), not dist/, which the page server serves.
+  const out = join(root, "node_modules", ".cache", "race-tests");
   await rm(out, { recursive: true, force: true });
   const tests = (await readdir(join(root, "test"))).filter((f) => f.endsWith(".test.ts"));
   await build({

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,7 +16,18 @@ import websocket
 
 from gateway_adapter.embedded import free_port, wait_for_http
 from gateway_adapter.service import Service
-from messages import Event, Source, encode_kinesis_data, submit_envelope
+from messages import (
+    STATUS,
+    Event,
+    EventType,
+    Source,
+    Subscription,
+    decode_spectator_frame,
+    encode_kinesis_data,
+    submit_envelope,
+    subscribe_envelope,
+)
+from messages.envelopes import FRAME_EVENT_ID, FRAME_SOURCE
 from processor.tokens import Role, issue
 
 __all__ = ["SECRET", "Process", "Shipper", "start_gateway", "start_page", "stream_name"]
@@ -124,6 +135,7 @@ class Shipper:
     def __init__(self, ws_url: str, kinesis: Any, stream: str) -> None:
         token = issue(SECRET.encode(), Role.SHIPPER, "spectator-tests", int(time.time()) + 600)
         self.ws = websocket.create_connection(f"{ws_url}?token={token}", timeout=10)
+        self.ws_url = ws_url
         self.kinesis = kinesis
         self.stream = stream
 
@@ -145,6 +157,44 @@ class Shipper:
     def both(self, events: Sequence[Event]) -> None:
         self.websocket(events)
         self.kinesis_records(events)
+
+    def paced(self, rounds: Iterable[Callable[[], list[Event]]], timeout_s: float = 15) -> None:
+        """Round by round on both paths, each round only once the previous one came back over
+        the WebSocket path. That path, like API Gateway's, runs a connection's messages
+        concurrently and so may reorder a burst; a race needs each player's presses in order.
+        Rounds are made just before they are sent, so their SentAt is honest."""
+        monitor = _Monitor(self.ws_url)
+        try:
+            for make in rounds:
+                events = make()
+                self.websocket(events)
+                self.kinesis_records(events)
+                monitor.wait_for({e.event_id for e in events}, timeout_s)
+        finally:
+            monitor.close()
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+class _Monitor:
+    """A viewer of every event, to see when a round has been delivered."""
+
+    def __init__(self, ws_url: str) -> None:
+        token = issue(SECRET.encode(), Role.VIEWER, "race-monitor", int(time.time()) + 600)
+        self.ws = websocket.create_connection(f"{ws_url}?token={token}", timeout=10)
+        self.ws.send(subscribe_envelope(Subscription(t) for t in EventType))
+        reply = decode_spectator_frame(self.ws.recv())
+        assert reply.get(STATUS) == "subscribed", reply
+
+    def wait_for(self, event_ids: set[str], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        missing = set(event_ids)
+        while missing:
+            self.ws.settimeout(max(0.01, deadline - time.monotonic()))
+            frame = decode_spectator_frame(self.ws.recv())
+            if frame.get(FRAME_SOURCE) == Source.WEBSOCKET.value:
+                missing.discard(str(frame.get(FRAME_EVENT_ID)))
 
     def close(self) -> None:
         self.ws.close()

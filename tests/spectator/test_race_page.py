@@ -1,0 +1,136 @@
+"""The race page in Debian's Chromium (Playwright) against a running local stack: it loads,
+subscribes, plays a race to its winner from events on both paths, and shows the latency of
+each path. A screenshot is kept in test-artifacts/race.png."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from messages import Event
+from spectator.page import DEFAULT_DIST
+
+from .conftest import RunningGateway
+from .stack import ROOT, Process, start_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps dialling Google on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+TARGET = ("UP", "DOWN", "A", "B")
+# Sequences each colour completes; only red reaches 40 (blue's power-up boosts give it
+# at most 24 + 2 * 5 = 34).
+SEQUENCES = {"red": 40, "blue": 24, "green": 16, "yellow": 8}
+
+
+def _press(color: str, button: str) -> Event:
+    return Event.create("NESClick", {"color": color, "button": button, "source": "websocket"})
+
+
+def race_rounds() -> list[Callable[[], list[Event]]]:
+    """Who the players are, then round by round one press from each colour still racing;
+    green fumbles now and then."""
+    rounds: list[Callable[[], list[Event]]] = [
+        lambda: [
+            Event.create("TranscribeEvent", {"transcribed_text": "Ada"}),
+            Event.create(
+                "PhotoUpload",
+                {"bucket": "uploads", "key": "ada.jpg", "emotion": "SURPRISED", "confidence": 93.5},
+            ),
+            Event.create("PhotoCropped", {"bucket": "uploads", "key": "ada-face.jpg"}),
+        ]
+    ]
+    plays: dict[str, list[str]] = {}
+    for color, sequences in SEQUENCES.items():
+        buttons: list[str] = []
+        for n in range(sequences):
+            if color == "green" and n % 5 == 4:
+                buttons += ["LEFT", "RIGHT", "LEFT", "RIGHT", "LEFT"]
+            buttons += TARGET
+        plays[color] = buttons
+    for step in range(max(len(b) for b in plays.values())):
+        presses = [(color, b[step]) for color, b in plays.items() if step < len(b)]
+        rounds.append(lambda presses=presses: [_press(c, b) for c, b in presses])
+    return rounds
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    if not (DEFAULT_DIST / "index.html").is_file():
+        pytest.skip(f"the race page is not built ({DEFAULT_DIST}): run `make web`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page_server(gateway: RunningGateway, tmp_path: Path) -> Iterator[str]:
+    process: Process
+    process, url = start_page(tmp_path, gateway.url)
+    try:
+        yield url
+    finally:
+        process.stop()
+
+
+def test_a_race_reaches_its_winner(
+    chromium: object, gateway: RunningGateway, page_server: str
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(chromium, Browser)
+    context = chromium.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(page_server)
+        state = page.get_by_test_id("connection-state")
+        expect(state).to_have_attribute("data-state", "live", timeout=15_000)
+        expect(page.get_by_test_id("lane-red")).to_be_visible()
+
+        gateway.shipper.paced(race_rounds())
+
+        banner = page.get_by_test_id("winner-banner")
+        expect(banner).to_be_visible(timeout=40_000)
+        expect(banner).to_have_text("SURPRISED Ada WINS!")
+        expect(page.get_by_test_id("lane-red")).to_have_attribute("data-winner", "true")
+        assert int(page.get_by_test_id("score-red").inner_text()) >= 40
+        assert int(page.get_by_test_id("score-blue").inner_text()) < 40
+        expect(page.get_by_test_id("mood-red")).to_have_text("SURPRISED 94%")
+        for path in ("websocket", "kinesis"):
+            # The Kinesis copies trail the WebSocket ones: wait for them to show.
+            expect(page.get_by_test_id(f"events-{path}")).not_to_have_text("0", timeout=20_000)
+            for stat in ("median", "p99"):
+                expect(page.get_by_test_id(f"latency-{path}-{stat}")).to_have_text(
+                    re.compile(r"^\d+(\.\d)? ms$")
+                )
+        expect(page.get_by_test_id("duplicates-websocket")).to_have_text("0")
+        expect(state).to_have_attribute("data-state", "live")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "race.png"), full_page=True)
+        assert errors == []
+    finally:
+        context.close()
