@@ -41,12 +41,7 @@ class ManagementApi:
             return _error(403, "ForbiddenException", "Forbidden")
         if self.verifier is not None:
             try:
-                self.verifier.verify(
-                    request.method,
-                    f"http://{request.host}{request.raw_path}",
-                    request.headers,
-                    body,
-                )
+                self.verifier.verify(request.method, request.raw_path, request.headers, body)
             except SignatureError as error:
                 return _error(403, "ForbiddenException", str(error))
         connection_id = request.match_info["connection_id"]

@@ -1,0 +1,450 @@
+"""Gateway adapter benchmark: @connections deliveries per second (aiobotocore, concurrency 64,
+100 connected clients), echo latency (client -> handler -> @connections post -> same client)
+and RSS with 10,000 idle connections. Each beside a bare aiohttp WebSocket server measured in
+the same run (no routing, no Lambda runtime, no SigV4), so the numbers say what the adapter
+itself costs on this machine.
+
+Every server and every load generator is its own process: the gateway child, the baseline
+child, a poster child (aiobotocore) and a holder child (idle connections); this process runs
+the receiving clients. `--quick` shrinks everything to a few seconds."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = "bench"
+CONCURRENCY = 64
+# serverless-offline's figures on the issue's reference run, for the reader's comparison.
+SERVERLESS_OFFLINE = {"posts_per_s": 6100, "p50_ms": 0.56, "p99_ms": 3.6, "rss_10k_mb": 538}
+
+SERVICE_YML = """
+service: gatewaybench
+provider:
+  name: aws
+  timeout: 10
+functions:
+  connect:
+    handler: bench_handlers.connect
+    events:
+      - websocket: $connect
+  whoami:
+    handler: bench_handlers.whoami
+    events:
+      - websocket:
+          route: whoami
+          routeResponseSelectionExpression: $default
+  echo:
+    handler: bench_handlers.echo
+    events:
+      - websocket: echo
+"""
+
+HANDLERS = """
+import aiobotocore.session
+
+_clients = {}
+
+
+def connect(event, context):
+    return {"statusCode": 200}
+
+
+def whoami(event, context):
+    return {"statusCode": 200, "body": event["requestContext"]["connectionId"]}
+
+
+async def echo(event, context):
+    request = event["requestContext"]
+    url = f"http://{request['domainName']}/{request['stage']}"
+    client = _clients.get(url)
+    if client is None:
+        creator = aiobotocore.session.get_session().create_client(
+            "apigatewaymanagementapi", endpoint_url=url
+        )
+        client = _clients[url] = await creator.__aenter__()
+    await client.post_to_connection(
+        ConnectionId=request["connectionId"], Data=event["body"].encode()
+    )
+"""
+
+
+# -- the baseline server: a bare aiohttp WebSocket echo with a POST endpoint -----------------
+
+
+async def _baseline_server(port: int) -> None:
+    from aiohttp import web
+
+    sockets: dict[str, web.WebSocketResponse] = {}
+
+    async def ws_handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        cid = f"{len(sockets):015d}="
+        sockets[cid] = ws
+        async for msg in ws:
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                await ws.send_str(cid if msg.data == '{"action":"whoami"}' else msg.data)
+        sockets.pop(cid, None)
+        return ws
+
+    async def post(request: web.Request) -> web.Response:
+        ws = sockets.get(request.match_info["cid"])
+        if ws is None:
+            return web.Response(status=410)
+        await ws.send_str((await request.read()).decode())
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_get(f"/{STAGE}", ws_handler)
+    app.router.add_post(f"/{STAGE}/@connections/{{cid}}", post)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, backlog=4096)
+    await site.start()
+    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(f"gateway ready: ws://127.0.0.1:{bound}/{STAGE}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+# -- load generators (child processes) ---------------------------------------------------------
+
+
+async def _poster(url: str, ids: list[str], total: int, concurrency: int) -> None:
+    import aiobotocore.session
+    from botocore.config import Config
+
+    session = aiobotocore.session.get_session()
+    config = Config(max_pool_connections=concurrency, retries={"max_attempts": 1})
+    async with session.create_client(
+        "apigatewaymanagementapi",
+        endpoint_url=url,
+        region_name="us-east-1",
+        config=config,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ) as client:
+        counter = iter(range(total))
+        errors = 0
+
+        async def worker() -> None:
+            nonlocal errors
+            for n in counter:
+                try:
+                    await client.post_to_connection(
+                        ConnectionId=ids[n % len(ids)], Data=b'{"n":%d}' % n
+                    )
+                except Exception:  # counted and reported
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    print(json.dumps({"posts": total, "errors": errors, "seconds": elapsed}), flush=True)
+
+
+async def _holder(url: str, count: int) -> None:
+    """Opens `count` idle connections, says so, holds them until stdin closes."""
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        held: list[Any] = []
+        pending = asyncio.Semaphore(200)
+
+        async def one() -> None:
+            async with pending:
+                for _ in range(50):
+                    try:
+                        held.append(await session.ws_connect(url, autoping=True, heartbeat=None))
+                        return
+                    except aiohttp.WSServerHandshakeError:
+                        await asyncio.sleep(0.05)
+
+        await asyncio.gather(*(one() for _ in range(count)))
+        print(json.dumps({"held": len(held)}), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        for ws in held:
+            await ws.close()
+
+
+# -- measurements (this process) ---------------------------------------------------------------
+
+
+async def _latency(url: str, rounds: int, via_gateway: bool) -> list[float]:
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        samples: list[float] = []
+        for n in range(rounds + 50):
+            payload = json.dumps({"action": "echo", "seq": n}, separators=(",", ":"))
+            started = time.perf_counter()
+            await ws.send_str(payload)
+            reply = await ws.receive_str()
+            elapsed = (time.perf_counter() - started) * 1000
+            assert reply == payload, reply
+            if n >= 50:  # warm-up: imports, client creation, first connections
+                samples.append(elapsed)
+        del via_gateway
+        return samples
+
+
+async def _throughput(
+    url: str, management: str, clients: int, total: int, pid: int, posters: int
+) -> dict[str, Any]:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        sockets = [await session.ws_connect(url) for _ in range(clients)]
+        ids = []
+        for ws in sockets:
+            await ws.send_str('{"action":"whoami"}')
+            ids.append(await ws.receive_str())
+        received = 0
+        done = asyncio.Event()
+
+        async def drain(ws: Any) -> None:
+            nonlocal received
+            async for _msg in ws:
+                received += 1
+                if received >= total:
+                    done.set()
+
+        readers = [asyncio.create_task(drain(ws)) for ws in sockets]
+        cpu_before = _cpu_s(pid)
+        started = time.perf_counter()
+        commands = [
+            asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "benchmarks.gateway",
+                "--poster",
+                management,
+                "--ids",
+                ",".join(ids),
+                "--total",
+                str(total // posters),
+                "--concurrency",
+                str(CONCURRENCY // posters),
+                stdout=subprocess.PIPE,
+                cwd=ROOT,
+            )
+            for _ in range(posters)
+        ]
+        outputs = [await (await command).communicate() for command in commands]
+        elapsed = time.perf_counter() - started
+        parts = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
+        result = {
+            "posts": sum(part["posts"] for part in parts),
+            "errors": sum(part["errors"] for part in parts),
+            # Posters start together; the slowest one bounds the run.
+            "seconds": max(max(part["seconds"] for part in parts), 1e-9),
+            "wall_s": elapsed,
+            "server_cpu_s": _cpu_s(pid) - cpu_before,
+        }
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), 10)
+        result["received"] = received
+        for task in readers:
+            task.cancel()
+        for ws in sockets:
+            await ws.close()
+        return result
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _idle_rss(url: str, pid: int, count: int) -> dict[str, float]:
+    before = _rss_mb(pid)
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.gateway", "--hold", url, "--count", str(count)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    started = time.perf_counter()
+    held = json.loads(holder.stdout.readline())["held"]
+    opened_s = time.perf_counter() - started
+    time.sleep(0.5)
+    after = _rss_mb(pid)
+    holder.stdin.close()
+    holder.wait(timeout=120)
+    return {"held": held, "rss_before_mb": before, "rss_mb": after, "open_s": opened_s}
+
+
+def _start(argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("gateway ready: "):
+        process.kill()
+        raise RuntimeError(f"{argv[2:4]} did not start: {line!r}")
+    return process, line.split(": ", 1)[1].strip()
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _measure(name: str, ws_url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
+    management = ws_url.replace("ws://", "http://")
+    samples = asyncio.run(_latency(ws_url, args.rounds, name == "gateway"))
+    result: dict[str, Any] = {
+        "p50_ms": statistics.median(samples),
+        "p99_ms": statistics.quantiles(samples, n=100)[98],
+    }
+    throughput = asyncio.run(
+        _throughput(ws_url, management, args.clients, args.posts, pid, args.posters)
+    )
+    result["posts_per_s"] = throughput["posts"] / throughput["seconds"]
+    # What the server itself spends per delivery: on a machine where the poster is the
+    # bottleneck, 1 / this is the rate one core of server could sustain.
+    result["server_us_per_post"] = throughput["server_cpu_s"] / throughput["posts"] * 1e6
+    result["server_capacity_per_s"] = 1e6 / max(result["server_us_per_post"], 1e-9)
+    result["post_errors"] = throughput["errors"]
+    result["received"] = throughput["received"]
+    result.update(_idle_rss(ws_url, pid, args.idle))
+    return result
+
+
+def _report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
+    rows = [
+        ("@connections posts/s (aiobotocore, 64 in flight)", "posts_per_s", "{:,.0f}", ">= 3,000"),
+        ("server CPU per delivery, us", "server_us_per_post", "{:.0f}", ""),
+        ("deliveries/s one server core sustains (1/CPU)", "server_capacity_per_s", "{:,.0f}", ""),
+        ("echo round trip p50 ms", "p50_ms", "{:.2f}", "< 2"),
+        ("echo round trip p99 ms", "p99_ms", "{:.2f}", "< 10"),
+        (f"RSS MB with {args.idle:,} idle connections", "rss_mb", "{:.0f}", "< 500 (10k)"),
+    ]
+    print(f"{'':52} {'gateway':>10} {'baseline':>10} {'target':>12} {'sls-offline':>12}")
+    for label, key, fmt, target in rows:
+        offline = SERVERLESS_OFFLINE.get(key if key != "rss_mb" else "rss_10k_mb", "-")
+        print(
+            f"{label:52} {fmt.format(results['gateway'][key]):>10} "
+            f"{fmt.format(results['baseline'][key]):>10} {target:>12} {offline!s:>12}"
+        )
+    for name, result in results.items():
+        print(
+            f"{name}: {result['held']} held (opened in {result['open_s']:.1f} s, RSS "
+            f"{result['rss_before_mb']:.0f} MB before), post errors {result['post_errors']}, "
+            f"received {result['received']}"
+        )
+    print("(shared 2-core machine: noisy; baseline = bare aiohttp WebSocket echo, same run)")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks.gateway", description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--poster", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--ids", help=argparse.SUPPRESS)
+    parser.add_argument("--total", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, default=64, help=argparse.SUPPRESS)
+    parser.add_argument("--hold", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--posters",
+        type=int,
+        default=1,
+        help="poster processes sharing the 64 in-flight requests (default 1)",
+    )
+    args = parser.parse_args(argv)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if args.serve_baseline:
+        asyncio.run(_baseline_server(args.port))
+        return 0
+    if args.poster:
+        asyncio.run(_poster(args.poster, args.ids.split(","), args.total, args.concurrency))
+        return 0
+    if args.hold:
+        asyncio.run(_holder(args.hold, args.count))
+        return 0
+    args.rounds = 300 if args.quick else 3000
+    args.clients = 100
+    args.posts = 2000 if args.quick else 30000
+    args.idle = 1000 if args.quick else 10000
+    if args.idle + 200 > hard:
+        print(f"RLIMIT_NOFILE hard limit {hard} is too low for {args.idle} connections")
+        return 1
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    env.pop("AWS_ENDPOINT_URL", None)
+    env.pop("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", None)
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
+        config = Path(tmp) / "serverless.yml"
+        config.write_text(SERVICE_YML)
+        (Path(tmp) / "bench_handlers.py").write_text(HANDLERS)
+        servers = {
+            "baseline": [sys.executable, "-m", "benchmarks.gateway", "--serve-baseline"],
+            "gateway": [
+                sys.executable,
+                "-m",
+                "gateway_adapter",
+                "--config",
+                str(config),
+                "--port",
+                "0",
+                "--stage",
+                STAGE,
+                "--log-level",
+                "WARNING",
+                # The 500/s quota paces AWS's own front door; here it would only stretch the
+                # idle-connection step, which measures memory.
+                "--connect-rate",
+                "100000",
+            ],
+        }
+        for name, command in servers.items():
+            process, url = _start(command, env)
+            try:
+                results[name] = _measure(name, url, process.pid, args)
+            finally:
+                _stop(process)
+    _report(results, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
