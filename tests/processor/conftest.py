@@ -46,6 +46,13 @@ def processor_service(aws_endpoint: str) -> Service:
 
 
 @pytest.fixture
+def aws_client_same_backend(aws_endpoint: str) -> Any:
+    """Clients of the backend without resetting it (unlike `aws_client`)."""
+    session = boto3.Session(region_name=REGION)
+    return lambda name: session.client(name, endpoint_url=aws_endpoint)
+
+
+@pytest.fixture
 def dynamodb(aws_endpoint: str) -> Any:
     return boto3.client("dynamodb", region_name=REGION, endpoint_url=aws_endpoint)
 
@@ -105,7 +112,7 @@ def make_token(role: str, subject: str = "someone", ttl_s: int = 600) -> str:
 class GatewayProcess:
     """`python -m gateway_adapter` serving serverless.yml at stage `test`."""
 
-    def __init__(self) -> None:
+    def __init__(self, triggers: bool = False) -> None:
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="gateway-", suffix=".log", delete=False)  # noqa: SIM115
         env = {**os.environ, "TUMBLE_TOKEN_SECRET": SECRET}
@@ -114,7 +121,8 @@ class GatewayProcess:
             [
                 sys.executable, "-m", "gateway_adapter", "--config", str(ROOT / "serverless.yml"),
                 "--host", "127.0.0.1", "--port", str(self.port), "--stage", "test",
-                "--no-triggers", "--log-level", "WARNING",
+                "--log-level", "WARNING", "--poll-interval", "0.2",
+                *([] if triggers else ["--no-triggers"]),
             ],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -149,5 +157,13 @@ class GatewayProcess:
 @pytest.fixture(scope="module")
 def gateway(aws_endpoint: str) -> Iterator[GatewayProcess]:
     running = GatewayProcess()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway_with_triggers(processor_service: Service) -> Iterator[GatewayProcess]:
+    """The gateway with its Kinesis event source mapping, on resources that already exist."""
+    running = GatewayProcess(triggers=True)
     yield running
     running.stop()
