@@ -93,6 +93,19 @@ class RunningGateway:
     process: Process
     url: str
     shipper: Shipper
+    logs: Path
+
+    def restart(self) -> None:
+        """Stop the gateway (every client is disconnected) and start it on the same port."""
+        self.shipper.close()
+        self.process.stop()
+        port = int(self.url.rsplit(":", 1)[1].split("/", 1)[0])
+        self.process, _ = start_gateway(self.logs, port)
+        self.shipper = Shipper(self.url, self.shipper.kinesis, self.shipper.stream)
+
+    def stop(self) -> None:
+        self.shipper.close()
+        self.process.stop()
 
 
 @pytest.fixture
@@ -103,9 +116,11 @@ def gateway(
     process, url = start_gateway(tmp_path)
     try:
         shipper = Shipper(url, aws_client("kinesis"), stream_name(tumble_service))
-        try:
-            yield RunningGateway(process, url, shipper)
-        finally:
-            shipper.close()
-    finally:
+    except Exception:
         process.stop()
+        raise
+    running = RunningGateway(process, url, shipper, tmp_path)
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -68,9 +68,9 @@ def stack_env() -> dict[str, str]:
     return {**os.environ, "TUMBLE_TOKEN_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
 
 
-def start_gateway(logs: Path) -> tuple[Process, str]:
+def start_gateway(logs: Path, port: int | None = None) -> tuple[Process, str]:
     """`python -m gateway_adapter` at stage `test`; returns it and its ws:// URL."""
-    port = free_port("127.0.0.1")
+    port = port or free_port("127.0.0.1")
     argv = [
         sys.executable,
         "-m",
@@ -88,7 +88,7 @@ def start_gateway(logs: Path) -> tuple[Process, str]:
         "--poll-interval",
         "0.2",
     ]
-    process = Process(argv, logs / "gateway.log", stack_env())
+    process = Process(argv, logs / f"gateway-{time.monotonic_ns()}.log", stack_env())
     try:
         wait_for_http(f"http://127.0.0.1:{port}/{STAGE}/@connections/readiness-probe", 30)
     except TimeoutError:

@@ -36,6 +36,15 @@ TARGET = ("UP", "DOWN", "A", "B")
 SEQUENCES = {"red": 40, "blue": 24, "green": 16, "yellow": 8}
 
 
+# Keeps every value the connection state takes, so a quick reconnect is not missed.
+RECORD_STATES = """() => {
+  const node = document.querySelector('[data-testid=connection-state]');
+  window.connectionStates = [];
+  new MutationObserver(() => window.connectionStates.push(node.dataset.state))
+    .observe(node, {attributes: true, attributeFilter: ['data-state']});
+}"""
+
+
 def _press(color: str, button: str) -> Event:
     return Event.create("NESClick", {"color": color, "button": button, "source": "websocket"})
 
@@ -132,5 +141,42 @@ def test_a_race_reaches_its_winner(
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "race.png"), full_page=True)
         assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_page_ignores_duplicates_and_reconnects_by_itself(
+    chromium: object, gateway: RunningGateway, page_server: str
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(chromium, Browser)
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        page.goto(page_server)
+        state = page.get_by_test_id("connection-state")
+        expect(state).to_have_attribute("data-state", "live", timeout=15_000)
+        press = _press("red", "UP")
+        gateway.shipper.websocket([press, press])
+        expect(page.get_by_test_id("duplicates-websocket")).to_have_text("1")
+        expect(page.get_by_test_id("events-websocket")).to_have_text("1")
+        expect(page.get_by_test_id("presses-red")).to_have_text("▲")
+        pause = Event.create("DashClick", {"event": "toggle-game", "click_type": "SINGLE"})
+        gateway.shipper.both([pause])
+        expect(page.get_by_test_id("game-state")).to_have_text("paused")
+
+        page.evaluate(RECORD_STATES)
+        gateway.restart()
+        # The page sees the drop, and connects and subscribes again by itself.
+        expect(state).to_have_attribute("data-state", "live", timeout=30_000)
+        states = page.evaluate("() => window.connectionStates")
+        assert "reconnecting" in states and states[-1] == "live", states
+        reset = Event.create("DashClick", {"event": "toggle-game", "click_type": "DOUBLE"})
+        blue = [lambda b=b: [_press("blue", b)] for b in TARGET]
+        gateway.shipper.paced([lambda: [reset], *blue])
+        expect(page.get_by_test_id("game-state")).to_have_text("running")
+        expect(page.get_by_test_id("score-blue")).to_have_text("1")
+        expect(page.get_by_test_id("presses-red")).to_have_text("")
     finally:
         context.close()

@@ -73,7 +73,7 @@ def test_events_feed_latency_per_path_and_duplicates_are_counted() -> None:
     assert state.receive(kinesis_frame, event.sent_at + 300).source == "kinesis"
     again = state.receive(ws_frame, event.sent_at + 50)
     assert again.duplicate
-    assert state.duplicates == {"kinesis": 0, "websocket": 1}
+    assert state.duplicates == {"websocket": 1, "kinesis": 0}
     assert state.latency["websocket"].summary()["p50"] == 12
     assert state.latency["kinesis"].summary()["p99"] == 300
     assert state.events == 3
