@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 __all__ = [
@@ -16,17 +17,19 @@ __all__ = [
     "batch_event",
     "event_record",
     "event_record_size",
+    "raw_kinesis_parsing",
     "role_arn",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class StreamRecord:
-    """One record read from a shard; `arrival` is ApproximateArrivalTimestamp in epoch seconds."""
+    """One record read from a shard: its data still base64-encoded (as the event carries it) and
+    `arrival`, ApproximateArrivalTimestamp, in epoch seconds."""
 
     sequence_number: str
     partition_key: str
-    data: bytes
+    data_b64: str
     arrival: float
 
     @property
@@ -36,15 +39,23 @@ class StreamRecord:
 
     @classmethod
     def from_kinesis(cls, raw: Mapping[str, Any]) -> StreamRecord:
-        """From one GetRecords `Records` item as botocore parses it (bytes data, datetime)."""
+        """From one GetRecords `Records` item, parsed by botocore's defaults (bytes, datetime) or
+        left raw (base64 text, epoch number: see `raw_kinesis_parsing`)."""
         arrival = raw.get("ApproximateArrivalTimestamp")
         arrival_s = arrival.timestamp() if isinstance(arrival, datetime) else float(arrival or 0.0)
+        data = raw["Data"]
+        if isinstance(data, bytes | bytearray):
+            data = base64.b64encode(data).decode("ascii")
         return cls(
             sequence_number=str(raw["SequenceNumber"]),
             partition_key=str(raw["PartitionKey"]),
-            data=bytes(raw["Data"]),
+            data_b64=str(data),
             arrival=arrival_s,
         )
+
+    @property
+    def data(self) -> bytes:
+        return base64.b64decode(self.data_b64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +80,7 @@ def event_record(record: StreamRecord, source: EventSource) -> dict[str, Any]:
             "kinesisSchemaVersion": "1.0",
             "partitionKey": record.partition_key,
             "sequenceNumber": record.sequence_number,
-            "data": base64.b64encode(record.data).decode("ascii"),
+            "data": record.data_b64,
             "approximateArrivalTimestamp": record.arrival,
         },
         "eventSource": "aws:kinesis",
@@ -83,8 +94,53 @@ def event_record(record: StreamRecord, source: EventSource) -> dict[str, Any]:
 
 
 def event_record_size(record: dict[str, Any]) -> int:
-    """Bytes this record adds to the invocation payload (its JSON plus a separating comma)."""
-    return len(json.dumps(record, separators=(",", ":"))) + 1
+    """Bytes this record adds to the invocation payload (its compact JSON plus a separating
+    comma), counted without serialising it: only the record's own values vary in length."""
+    kinesis = record["kinesis"]
+    variable = (
+        len(encode_basestring_ascii(kinesis["partitionKey"]))
+        + len(kinesis["sequenceNumber"])
+        + len(kinesis["data"])
+        + 4  # the quotes of those two: digits and base64 need no escapes
+        + len(repr(kinesis["approximateArrivalTimestamp"]))
+        + len(encode_basestring_ascii(record["eventID"]))
+        + len(encode_basestring_ascii(record["invokeIdentityArn"]))
+        + len(encode_basestring_ascii(record["awsRegion"]))
+        + len(encode_basestring_ascii(record["eventSourceARN"]))
+    )
+    return _FIXED_SIZE + variable + 1
+
+
+def raw_kinesis_parsing(session: Any) -> None:
+    """Makes clients of this botocore session leave blobs base64 and timestamps as numbers:
+    the event wants base64 anyway, and decoding 10,000 records per GetRecords only to encode
+    them again costs more than the poller's own work."""
+    factory = session.get_component("response_parser_factory")
+    factory.set_parser_defaults(timestamp_parser=_unchanged, blob_parser=_unchanged)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+_EMPTY = {
+    "kinesis": {
+        "kinesisSchemaVersion": "1.0",
+        "partitionKey": "",
+        "sequenceNumber": "",
+        "data": "",
+        "approximateArrivalTimestamp": 0,
+    },
+    "eventSource": "aws:kinesis",
+    "eventVersion": "1.0",
+    "eventID": ":",
+    "eventName": "aws:kinesis:record",
+    "invokeIdentityArn": "",
+    "awsRegion": "",
+    "eventSourceARN": "",
+}
+# The compact JSON of a record less its placeholder values (counted per record instead).
+_FIXED_SIZE = len(json.dumps(_EMPTY, separators=(",", ":"))) - len('""' * 6 + '":"' + "0")
 
 
 def batch_event(records: Iterable[dict[str, Any]]) -> dict[str, Any]:

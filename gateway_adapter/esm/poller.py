@@ -24,7 +24,7 @@ import aiobotocore.session
 from ..service import Service, StreamTrigger
 from .decisions import ITERATOR_LIFETIME_S
 from .destinations import Destinations
-from .events import role_arn
+from .events import raw_kinesis_parsing, role_arn
 from .leases import (
     AT_TIMESTAMP,
     LATEST,
@@ -74,6 +74,11 @@ class EventSourceMappings:
         self.invoke = invoke
         self.poll_interval = poll_interval
         self.session = session or aiobotocore.session.get_session()
+        # Kinesis gets a session of its own whose parser leaves data base64 (see
+        # raw_kinesis_parsing); an injected session is used as it is.
+        self._kinesis_session = session or aiobotocore.session.get_session()
+        if session is None:
+            raw_kinesis_parsing(self._kinesis_session)
         self.owner_id = owner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease_table = lease_table or f"{service.name}-{service.stage}-esm-leases"
         self.lease_duration_s = lease_duration_s
@@ -114,7 +119,10 @@ class EventSourceMappings:
         region = self.service.region
         clients = {
             name: await self._stack.enter_async_context(
-                self.session.create_client(name, region_name=region)  # type: ignore[call-overload]
+                (self._kinesis_session if name == "kinesis" else self.session).create_client(
+                    name,  # type: ignore[call-overload]
+                    region_name=region,
+                )
             )
             for name in ("kinesis", "dynamodb", "sqs", "sns")
         }

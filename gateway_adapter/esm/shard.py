@@ -36,6 +36,10 @@ from .leases import SHARD_END, Lease, LeaseLost, LeaseTable
 
 __all__ = ["Mapping", "ShardWorker"]
 
+# Kinesis GetRecords returns at most 10 MB per call (Kinesis API reference): the reader holds at
+# most two calls' worth of payload ahead of the lanes.
+MAX_BUFFERED_BYTES = 2 * 10 * 1024 * 1024
+
 log = logging.getLogger(__name__)
 
 Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
@@ -92,6 +96,7 @@ class ShardWorker:
         self._last_read: str | None = None
         self._commit_lock = asyncio.Lock()
         self._first_queued: list[float | None] = [None] * len(self.lanes)
+        self._buffered_bytes = 0
 
     @property
     def buffered(self) -> int:
@@ -135,18 +140,18 @@ class ShardWorker:
         )
         return str(reply["ShardIterator"])
 
-    def _capacity(self) -> int:
-        """Records the reader may buffer ahead of the lanes: one GetRecords' worth plus a batch
-        per lane, so a blocked lane stops the reading instead of filling memory."""
-        return GET_RECORDS_LIMIT + self.trigger.batch_size * len(self.lanes)
+    def _full(self) -> bool:
+        """Whether the reader must wait for the lanes: it reads full GetRecords (as Lambda does,
+        and each call counts against the shard's 5 reads per second) while the lanes work on
+        the previous one, and a blocked lane stops the reading instead of filling memory."""
+        return self.buffered > GET_RECORDS_LIMIT or self._buffered_bytes > MAX_BUFFERED_BYTES
 
     async def _read(self) -> None:
         iterator: str | None = None
         fetched_at = 0.0
         try:
             while not self._stopping.is_set():
-                room = self._capacity() - self.buffered
-                if room <= 0:
+                if self._full():
                     self._changed.clear()
                     await self._changed.wait()
                     continue
@@ -158,7 +163,7 @@ class ShardWorker:
                         return
                 try:
                     reply = await self.kinesis.get_records(
-                        ShardIterator=iterator, Limit=min(GET_RECORDS_LIMIT, room)
+                        ShardIterator=iterator, Limit=GET_RECORDS_LIMIT
                     )
                 except ClientError as error:
                     code = error.response["Error"]["Code"]
@@ -179,7 +184,7 @@ class ShardWorker:
                 behind = int(reply.get("MillisBehindLatest") or 0) > 0
                 if iterator is None or (not records and not behind and self._at_end()):
                     return
-                if records and (behind or len(records) >= min(GET_RECORDS_LIMIT, room)):
+                if behind or len(records) >= GET_RECORDS_LIMIT:
                     await self._sleep(MIN_READ_SPACING_S - (time.monotonic() - started))
                 else:
                     await self._sleep(self.poll_interval - (time.monotonic() - started))
@@ -201,7 +206,9 @@ class ShardWorker:
         for record in records:
             event = event_record(record, self.source)
             lane = lane_of(record.partition_key, len(self.lanes))
-            self.lanes[lane].append(Pending(record, event, event_record_size(event)))
+            size = event_record_size(event)
+            self.lanes[lane].append(Pending(record, event, size))
+            self._buffered_bytes += size
             if self._first_queued[lane] is None:
                 self._first_queued[lane] = now
         self._last_read = records[-1].sequence_number
@@ -232,6 +239,7 @@ class ShardWorker:
                     await asyncio.wait_for(self._changed.wait(), wait)
                 continue
             items = take_batch(queue, self.trigger.batch_size)
+            self._buffered_bytes -= sum(p.size for p in items)
             self._first_queued[index] = time.monotonic() if queue else None
             await self._process(Batch(tuple(items)))
             self._changed.set()  # room for the reader

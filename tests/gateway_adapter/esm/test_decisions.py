@@ -23,7 +23,7 @@ from .conftest import trigger
 
 
 def pending(seq: int, size: int = 100, arrival: float = 1000.0, key: str = "k") -> Pending:
-    return Pending(StreamRecord(str(seq), key, b"x", arrival), {"seq": str(seq)}, size)
+    return Pending(StreamRecord(str(seq), key, "eA==", arrival), {"seq": str(seq)}, size)
 
 
 def batch(count: int, retries: int = 0) -> Batch:

@@ -6,6 +6,8 @@ import json
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from gateway_adapter.esm.events import (
     EventSource,
     StreamRecord,
@@ -41,11 +43,30 @@ def test_record_from_botocore_shape():
     assert record.position == int(raw["SequenceNumber"])
     event = event_record(record, SOURCE)
     assert base64.b64decode(event["kinesis"]["data"]) == b"\x00\xffhello"
+    assert record.data == b"\x00\xffhello"
     assert event["eventID"] == f"shardId-000000000003:{raw['SequenceNumber']}"
 
 
-def test_event_record_size_is_its_json_length():
-    event = event_record(StreamRecord("1", "k", b"abc", 1.5), SOURCE)
+def test_record_left_raw_by_the_parser():
+    raw = {
+        "SequenceNumber": "7",
+        "PartitionKey": "pk",
+        "Data": "aGk=",
+        "ApproximateArrivalTimestamp": 12.5,
+    }
+    record = StreamRecord.from_kinesis(raw)
+    assert (record.data_b64, record.data, record.arrival) == ("aGk=", b"hi", 12.5)
+
+
+@pytest.mark.parametrize("key", ["k", 'p\u00e9"x\n\t', "a" * 256])
+@pytest.mark.parametrize("arrival", [1.5, 1795803129.307, 0.0, 1e-7])
+@pytest.mark.parametrize("identity", ["arn:aws:iam::1:role/r", "arn:aws:iam::1:role/r\u00e9"])
+def test_event_record_size_is_its_json_length(key, arrival, identity):
+    source = EventSource("shardId-000000000003", STREAM_ARN, REGION, identity)
+    record = StreamRecord(
+        "49590338271490256608559692538361571095921575989136588898", key, "ZDA=", arrival
+    )
+    event = event_record(record, source)
     assert event_record_size(event) == len(json.dumps(event, separators=(",", ":"))) + 1
 
 

@@ -1,0 +1,268 @@
+"""The Kinesis stream trigger (gateway_adapter.esm) on the embedded backend.
+
+1. Latency from PutRecords to the handler's invocation at poll interval 1.0 (on AWS the mean is
+   about half the 1 s poll period) and 0.1, beside the backend's floor measured in the same run:
+   one PutRecords followed at once by one GetRecords.
+2. Records per second through the trigger (batch size 1,000) to a no-op handler, beside a bare
+   GetRecords loop reading the same records in the same run.
+
+It starts its own embedded backend as a child process on a free loopback port, so moto does
+not compete with the poller for this process's GIL."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import aiobotocore.session
+
+from gateway_adapter.embedded import free_port, wait_for_http
+from gateway_adapter.esm import EventSourceMappings
+from gateway_adapter.service import Function, Service, StreamTrigger
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+# Kinesis PutRecords: at most 500 records per call.
+PUT_RECORDS_MAX = 500
+
+
+def _service(stream: str, batch_size: int, position: str) -> Service:
+    arn = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{stream}"
+    trigger = StreamTrigger(
+        function="noop", stream_arn=arn, batch_size=batch_size, starting_position=position
+    )
+    return Service(
+        name=f"bench-{stream}",
+        path=ROOT / "serverless.yml",
+        stage="bench",
+        region=REGION,
+        account_id=ACCOUNT,
+        route_selection_expression="$request.body.action",
+        functions={"noop": Function("noop", "bench.noop", 6, 128, {})},
+        routes={},
+        triggers=(trigger,),
+        resources={},
+        document={},
+    )
+
+
+@contextmanager
+def _backend() -> Iterator[str]:
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway_adapter.embedded",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+    )
+    saved = {
+        k: os.environ.get(k)
+        for k in (
+            "AWS_ENDPOINT_URL",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION",
+        )
+    }
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": REGION,
+        }
+    )
+    try:
+        wait_for_http(f"{endpoint}/moto-api/", 20)
+        yield endpoint
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        process.terminate()
+        process.wait(10)
+
+
+async def _create_stream(kinesis: Any, name: str) -> None:
+    await kinesis.create_stream(StreamName=name, ShardCount=1)
+    waiter = kinesis.get_waiter("stream_exists")
+    await waiter.wait(StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+
+
+async def _latency(kinesis: Any, poll_interval: float, probes: int) -> list[float]:
+    stream = f"latency-{str(poll_interval).replace('.', '-')}"
+    await _create_stream(kinesis, stream)
+    arrived: dict[str, float] = {}
+    seen = asyncio.Event()
+
+    async def invoke(function: str, event: dict[str, Any]) -> None:
+        now = time.perf_counter()
+        for record in event["Records"]:
+            arrived[record["kinesis"]["partitionKey"]] = now
+        seen.set()
+
+    mappings = EventSourceMappings(
+        _service(stream, 1000, "LATEST"), invoke, poll_interval=poll_interval
+    )
+    await mappings.start()
+    latencies: list[float] = []
+    try:
+        for probe in range(probes):
+            # a random phase against the poll loop, as independent producers have
+            await asyncio.sleep(random.uniform(0, poll_interval))
+            key = f"probe-{probe}"
+            sent = time.perf_counter()
+            await kinesis.put_records(
+                StreamName=stream, Records=[{"PartitionKey": key, "Data": b"x"}]
+            )
+            while key not in arrived:
+                seen.clear()
+                await asyncio.wait_for(seen.wait(), poll_interval * 5 + 5)
+            latencies.append(arrived[key] - sent)
+    finally:
+        await mappings.stop()
+    return latencies
+
+
+async def _floor(kinesis: Any, probes: int) -> list[float]:
+    """PutRecords then one GetRecords from an iterator taken before the put."""
+    stream = "latency-floor"
+    await _create_stream(kinesis, stream)
+    shard = (await kinesis.list_shards(StreamName=stream))["Shards"][0]["ShardId"]
+    iterator = (
+        await kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard, ShardIteratorType="LATEST"
+        )
+    )["ShardIterator"]
+    rounds: list[float] = []
+    for _ in range(probes):
+        sent = time.perf_counter()
+        await kinesis.put_records(StreamName=stream, Records=[{"PartitionKey": "k", "Data": b"x"}])
+        reply = await kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+        rounds.append(time.perf_counter() - sent)
+        iterator = reply["NextShardIterator"]
+    return rounds
+
+
+async def _fill(kinesis: Any, stream: str, count: int) -> None:
+    await _create_stream(kinesis, stream)
+    payload = b'{"MessageType":"NESClick","Message":{},"EventId":"e","SentAt":"t"}'
+    for start in range(0, count, PUT_RECORDS_MAX):
+        size = min(PUT_RECORDS_MAX, count - start)
+        reply = await kinesis.put_records(
+            StreamName=stream,
+            Records=[
+                {"PartitionKey": f"p{(start + i) % 64}", "Data": payload} for i in range(size)
+            ],
+        )
+        assert reply["FailedRecordCount"] == 0
+
+
+async def _bare_read(kinesis: Any, stream: str, count: int) -> float:
+    shard = (await kinesis.list_shards(StreamName=stream))["Shards"][0]["ShardId"]
+    started = time.perf_counter()
+    iterator = (
+        await kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )
+    )["ShardIterator"]
+    read = 0
+    while read < count:
+        reply = await kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+        read += len(reply["Records"])
+        iterator = reply["NextShardIterator"]
+    return count / (time.perf_counter() - started)
+
+
+async def _through_trigger(stream: str, count: int) -> tuple[float, int]:
+    delivered = 0
+    done = asyncio.Event()
+    invocations = 0
+
+    async def invoke(function: str, event: dict[str, Any]) -> None:
+        nonlocal delivered, invocations
+        invocations += 1
+        delivered += len(event["Records"])
+        if delivered >= count:
+            done.set()
+
+    mappings = EventSourceMappings(
+        _service(stream, 1000, "TRIM_HORIZON"), invoke, poll_interval=1.0
+    )
+    started = time.perf_counter()
+    await mappings.start()
+    try:
+        await asyncio.wait_for(done.wait(), 300)
+    finally:
+        elapsed = time.perf_counter() - started
+        await mappings.stop()
+    return count / elapsed, invocations
+
+
+def _row(label: str, values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return (
+        f"  {label:<34} mean {statistics.mean(values) * 1000:7.1f} ms   "
+        f"p50 {statistics.median(values) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   "
+        f"n={len(values)}"
+    )
+
+
+async def _run(quick: bool) -> None:
+    session = aiobotocore.session.get_session()
+    async with session.create_client("kinesis", region_name=REGION) as kinesis:
+        probes_slow, probes_fast = (6, 15) if quick else (30, 60)
+        floor = await _floor(kinesis, probes_fast)
+        slow = await _latency(kinesis, 1.0, probes_slow)
+        fast = await _latency(kinesis, 0.1, probes_fast)
+        print("PutRecords -> handler invocation latency (AWS: about 0.5 s mean at 1 s polling)")
+        print(_row("baseline: PutRecords + GetRecords", floor))
+        print(_row("trigger, poll interval 1.0 s", slow))
+        print(_row("trigger, poll interval 0.1 s", fast))
+
+        count = 10_000 if quick else 50_000
+        await _fill(kinesis, "throughput", count)
+        bare = await _bare_read(kinesis, "throughput", count)
+        rate, invocations = await _through_trigger("throughput", count)
+        print(f"Throughput, {count:,} records, batch size 1,000, no-op handler:")
+        print(f"  baseline: bare GetRecords loop     {bare:10,.0f} records/s")
+        print(
+            f"  through the trigger                {rate:10,.0f} records/s "
+            f"({invocations} invocations; target >= 10,000/s)"
+        )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks.stream_trigger", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer probes and records")
+    args = parser.parse_args(argv)
+    with _backend():
+        asyncio.run(_run(args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
