@@ -3,7 +3,7 @@
 
 import { subscribeRequest } from "./frames.ts";
 
-export type ConnectionState = "connecting" | "subscribing" | "live" | "reconnecting";
+export type ConnectionState = "connecting" | "subscribing" | "live" | "reconnecting" | "refused";
 
 export interface PageConfig {
   readonly wsUrl: string;

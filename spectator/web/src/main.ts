@@ -28,7 +28,8 @@ const connection = new GatewayConnection({
   frame(data) {
     const frame = parseFrame(data);
     if (frame.kind === "subscribed") connection.subscribed();
-    if (frame.kind === "error") view.showConnection("live", `gateway error: ${frame.text}`);
+    // A refused subscription is a bug in this page, not a network problem: say so, don't retry.
+    if (frame.kind === "error") view.showConnection("refused", `${frame.error}: ${frame.text}`);
     race.receive(frame, Date.now());
     schedule();
   },
