@@ -83,6 +83,9 @@ class KinesisPath:
             return
         if was_empty or self.batcher.full() or len(self.batcher) >= self.capacity:
             self._wake.set()
+        if self.batcher.full():
+            # Let the sender take this call now, so it is on the wire while we keep encoding.
+            await asyncio.sleep(0)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
