@@ -49,6 +49,14 @@ class Process:
             list(argv), env=env, cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT
         )
 
+    def wait_for_output(self, text: str, timeout_s: float) -> None:
+        """Until the process has printed `text` (its log is a file: polled, briefly)."""
+        deadline = time.monotonic() + timeout_s
+        while text not in self.log.read_text(errors="replace"):
+            if self.popen.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"no {text!r} from {self.popen.args!r}:\n{self.tail()}")
+            time.sleep(0.05)
+
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
@@ -90,10 +98,12 @@ def start_gateway(logs: Path, port: int | None = None) -> tuple[Process, str]:
     ]
     process = Process(argv, logs / f"gateway-{time.monotonic_ns()}.log", stack_env())
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/{STAGE}/@connections/readiness-probe", 30)
-    except TimeoutError:
+        # Printed once the stream trigger polls too (it starts at LATEST: a record put before
+        # that would never be read), which is later than the HTTP side answers.
+        process.wait_for_output("gateway ready:", 30)
+    except RuntimeError:
         process.stop()
-        raise RuntimeError(f"the gateway did not start:\n{process.tail()}") from None
+        raise
     return process, f"ws://127.0.0.1:{port}/{STAGE}"
 
 
