@@ -76,17 +76,21 @@ class Connection:
     async def send(self, data: bytes | str, limit: int) -> bool:
         """Queues one message unless the client's buffer is over `limit`; never waits on a
         slow reader (the transport's high-water mark is set above the limit)."""
-        if self.closing or self.buffered() > limit:
+        buffered = self.buffered()
+        if self.closing or buffered < 0 or buffered > limit:
             return False
-        if isinstance(data, str):
-            await self.ws.send_str(data)
-        else:
+        try:
+            if isinstance(data, str):
+                await self.ws.send_str(data)
+                return True
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
                 await self.ws.send_bytes(data)
             else:
                 await self.ws.send_frame(data, WSMsgType.TEXT)
+        except (ConnectionError, RuntimeError):  # the client went away meanwhile
+            return False
         return True
 
     def close(self, code: int, reason: str) -> None:

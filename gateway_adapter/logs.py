@@ -67,3 +67,6 @@ def configure_logging(log_format: str = "text", level: int | str = logging.INFO)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # botocore announces where it found credentials and endpoints at INFO, once per client.
+    for noisy in ("botocore", "aiobotocore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

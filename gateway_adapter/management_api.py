@@ -72,7 +72,8 @@ class ManagementApi:
             return _error(410, "GoneException", "Gone")
         if buffered > self.config.send_buffer_max_bytes:
             return _error(429, "LimitExceededException", "Client send buffer is full")
-        await conn.send(body, self.config.send_buffer_max_bytes)
+        if not await conn.send(body, self.config.send_buffer_max_bytes):
+            return _error(410, "GoneException", "Gone")
         conn.last_active_mono = time.monotonic()
         return web.Response(status=200)
 

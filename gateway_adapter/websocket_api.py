@@ -18,10 +18,16 @@ from aiohttp.http_websocket import WebSocketError
 from . import events
 from .authorizer import AuthorizerDecision, evaluate_authorizer_result, missing_identity_source
 from .connection import Connection, GatewayConfig
-from .limits import MESSAGE_MAX_BYTES, ConnectRateWindow, FrameSizeGuard, FrameTooLarge
+from .limits import (
+    INTEGRATION_TIMEOUT_S,
+    MESSAGE_MAX_BYTES,
+    ConnectRateWindow,
+    FrameSizeGuard,
+    FrameTooLarge,
+)
 from .logs import access
 from .routing import RouteSelector
-from .runtime import InvocationError, LambdaRuntime
+from .runtime import FunctionTimeout, InvocationError, LambdaRuntime
 from .service import Service
 
 __all__ = ["WebSocketApi"]
@@ -31,6 +37,8 @@ log = logging.getLogger("gateway_adapter.websocket")
 GOING_AWAY = 1001
 ABNORMAL = 1006
 NO_STATUS = 1005
+# How long a server-side close waits for the client's close frame before dropping it.
+CLOSE_TIMEOUT_S = 3.0
 # With the 2 h lifetime and the idle timeout alike, API Gateway closes with 1001 "Going away".
 GOING_AWAY_REASON = "Going away"
 # The transport's high-water mark sits above every bound we enforce, so a send never waits.
@@ -102,12 +110,26 @@ class WebSocketApi:
         self.idle.set()
         self.accepting = True
 
+    async def _integrate(self, function_name: str, event: dict[str, Any]) -> Any:
+        """The Lambda integration, cut off at API Gateway's 29 s even when the function's own
+        timeout is longer (the function then runs on, as in AWS)."""
+        try:
+            async with asyncio.timeout(INTEGRATION_TIMEOUT_S):
+                return await self.runtime.invoke(function_name, event)
+        except TimeoutError:
+            raise FunctionTimeout(function_name, "integration timeout (29 s)") from None
+
     # -- the handshake ---------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["stage"] != self.config.stage:
             return web.json_response({"message": "Forbidden"}, status=403)
-        ws = _WebSocketResponse(max_msg_size=MESSAGE_MAX_BYTES + 1, compress=False, autoping=True)
+        ws = _WebSocketResponse(
+            max_msg_size=MESSAGE_MAX_BYTES + 1,
+            compress=False,
+            autoping=True,
+            timeout=CLOSE_TIMEOUT_S,
+        )
         if not ws.can_prepare(request).ok:
             return web.Response(status=426, text="Upgrade Required")
         if not self.accepting:
@@ -168,7 +190,7 @@ class WebSocketApi:
         request_id = events.new_id()
         event = events.connect_event(facts, request_id, now, headers, query)
         try:
-            result = await self.runtime.invoke(route.function, event)
+            result = await self._integrate(route.function, event)
         except InvocationError:
             return 500, json.dumps({"message": "Internal server error"})
         status = result.get("statusCode", 200) if isinstance(result, dict) else 200
@@ -196,7 +218,7 @@ class WebSocketApi:
         )
         started = time.perf_counter()
         try:
-            result = await self.runtime.invoke(authorizer.function, event)
+            result = await self._integrate(authorizer.function, event)
         except InvocationError as error:
             # Lambda authorizers deny by raising "Unauthorized" (API Gateway: 401).
             cause = error.__cause__
@@ -291,7 +313,7 @@ class WebSocketApi:
         event = events.disconnect_event(facts, events.new_id(), time.time(), code, reason)
         status = 200
         try:
-            await self.runtime.invoke(route.function, event)
+            await self._integrate(route.function, event)
         except InvocationError:
             status = 500
         access(
@@ -326,7 +348,7 @@ class WebSocketApi:
             facts, route_key, request_id, events.new_id(), time.time(), body, is_binary
         )
         try:
-            result = await self.runtime.invoke(route.function, event)
+            result = await self._integrate(route.function, event)
         except InvocationError:
             await conn.send(self._error_frame("Internal server error", facts, request_id), limit)
             access(
