@@ -103,14 +103,17 @@ async def watch(
                     break
                 received = state.receive(message.data, _now_ms())
                 if received.kind == "error":
-                    raise WatchEnded(f"the gateway said: {describe_error(received.frame)}", 2)
+                    reason = describe_error(received.frame)
+                    raise WatchEnded(f"the gateway said: {reason}", EXIT_USAGE)
                 if received.kind != "event":
                     continue
                 on_event(state)
                 seen += 1
                 if count is not None and seen >= count:
                     return
-            raise WatchEnded(f"connection to {url} lost (close code {ws.close_code})", 1)
+            raise WatchEnded(
+                f"connection to {url} lost (close code {ws.close_code})", EXIT_CONNECTION
+            )
 
 
 async def _confirm(ws: aiohttp.ClientWebSocketResponse, state: WatchState, url: str) -> None:
@@ -127,7 +130,9 @@ async def _confirm(ws: aiohttp.ClientWebSocketResponse, state: WatchState, url: 
     if received.kind == "error":
         raise WatchEnded(f"subscription refused: {describe_error(received.frame)}", EXIT_USAGE)
     if received.kind != "subscribed":
-        raise WatchEnded(f"expected a subscription confirmation, got {message.data!r}", 1)
+        raise WatchEnded(
+            f"expected a subscription confirmation, got {message.data!r}", EXIT_CONNECTION
+        )
 
 
 def _print_json(out: IO[str], notes: IO[str]) -> Callable[[WatchState], None]:
