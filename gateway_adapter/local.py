@@ -7,7 +7,6 @@ Ctrl-C stops everything that was started here, in reverse order, and leaves no p
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import secrets
 import signal
@@ -57,7 +56,7 @@ class Ports:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """A child process of the local stack; it starts only if `module` can run as a script."""
+    """A child process of the local stack: `python -m module args`."""
 
     name: str
     module: str
@@ -197,11 +196,6 @@ class LocalStack:
             ssm.put_parameter(Name=name, Value=secret, Type="SecureString", Overwrite=True)
 
     def _start_part(self, part: Part) -> None:
-        if importlib.util.find_spec(part.module) is None or (
-            importlib.util.find_spec(f"{part.module}.__main__") is None
-        ):
-            print(f"  {part.name}: not available ({part.module} has no __main__)", flush=True)
-            return
         self._spawn(part.name, [sys.executable, "-m", part.module, *part.args])
         if part.ready_url:
             wait_for_http(part.ready_url, timeout_s=part.ready_timeout_s)
