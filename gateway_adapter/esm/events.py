@@ -17,6 +17,7 @@ __all__ = [
     "batch_event",
     "event_record",
     "event_record_size",
+    "payload_size",
     "raw_kinesis_parsing",
     "role_arn",
 ]
@@ -67,6 +68,18 @@ class EventSource:
     region: str
     identity_arn: str
 
+    @property
+    def fixed_size(self) -> int:
+        """The JSON bytes of an event record from this source that do not depend on the record:
+        everything but partition key, sequence number (twice), data and arrival time."""
+        return (
+            _FIXED_SIZE
+            + len(encode_basestring_ascii(f"{self.shard_id}:"))
+            + len(encode_basestring_ascii(self.identity_arn))
+            + len(encode_basestring_ascii(self.region))
+            + len(encode_basestring_ascii(self.stream_arn))
+        )
+
 
 def role_arn(account_id: str, service: str, stage: str, region: str) -> str:
     """The execution role the Serverless Framework creates by default; Lambda puts the function's
@@ -109,6 +122,21 @@ def event_record_size(record: dict[str, Any]) -> int:
         + len(encode_basestring_ascii(record["eventSourceARN"]))
     )
     return _FIXED_SIZE + variable + 1
+
+
+def payload_size(record: StreamRecord, fixed_size: int) -> int:
+    """event_record_size of the record's event, from its source's `fixed_size`, cheaply: the
+    poller sizes every record it reads against the 6 MB payload cap."""
+    return (
+        fixed_size
+        + len(encode_basestring_ascii(record.partition_key))
+        + 2 * len(record.sequence_number)
+        + 2  # the quotes of the sequence number; data is base64 and needs no escapes
+        + len(record.data_b64)
+        + 2
+        + len(repr(record.arrival))
+        + 1
+    )
 
 
 def raw_kinesis_parsing(session: Any) -> None:

@@ -31,7 +31,7 @@ from .decisions import (
     take_batch,
 )
 from .destinations import Destinations, on_failure_record
-from .events import EventSource, StreamRecord, batch_event, event_record, event_record_size
+from .events import EventSource, StreamRecord, batch_event, event_record, payload_size
 from .leases import SHARD_END, Lease, LeaseLost, LeaseTable
 
 __all__ = ["Mapping", "ShardWorker"]
@@ -202,11 +202,12 @@ class ShardWorker:
 
     def _queue(self, records: list[StreamRecord]) -> None:
         now = time.monotonic()
+        fixed = self.source.fixed_size
         self.tracker.read(r.sequence_number for r in records)
         for record in records:
             event = event_record(record, self.source)
             lane = lane_of(record.partition_key, len(self.lanes))
-            size = event_record_size(event)
+            size = payload_size(record, fixed)
             self.lanes[lane].append(Pending(record, event, size))
             self._buffered_bytes += size
             if self._first_queued[lane] is None:

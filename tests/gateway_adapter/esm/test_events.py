@@ -13,6 +13,7 @@ from gateway_adapter.esm.events import (
     StreamRecord,
     event_record,
     event_record_size,
+    payload_size,
     role_arn,
 )
 
@@ -68,6 +69,7 @@ def test_event_record_size_is_its_json_length(key, arrival, identity):
     )
     event = event_record(record, source)
     assert event_record_size(event) == len(json.dumps(event, separators=(",", ":"))) + 1
+    assert payload_size(record, source.fixed_size) == event_record_size(event)
 
 
 def test_role_arn_is_the_serverless_default_role():
