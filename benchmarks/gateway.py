@@ -397,7 +397,7 @@ def main(argv: list[str]) -> int:
         return 0
     args.rounds = 300 if args.quick else 3000
     args.clients = 100
-    args.posts = 2000 if args.quick else 30000
+    args.posts = 2000 if args.quick else 10000
     args.idle = 1000 if args.quick else 10000
     if args.idle + 200 > hard:
         print(f"RLIMIT_NOFILE hard limit {hard} is too low for {args.idle} connections")

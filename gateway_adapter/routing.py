@@ -5,12 +5,19 @@ that is not JSON, an expression that cannot be evaluated, or a key with no route
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Collection
 from typing import Any
 
-__all__ = ["DEFAULT_ROUTE", "RouteSelector", "compile_selection_expression", "route_key_string"]
+__all__ = [
+    "DEFAULT_ROUTE",
+    "RouteSelector",
+    "compile_selection_expression",
+    "route_key_string",
+    "route_response_body",
+]
 
 DEFAULT_ROUTE = "$default"
 _EXPRESSION = re.compile(r"^\$\{?request\.body((?:\.[A-Za-z0-9_$-]+|\[\d+\])*)\}?$")
@@ -77,3 +84,20 @@ class RouteSelector:
         if key is not None and key in self._keys and not key.startswith("$"):
             return key
         return self._default
+
+
+def route_response_body(result: Any) -> str | bytes | None:
+    """What a proxy integration's result sends back: its `body` (base64-decoded when flagged),
+    a bare string as is, anything else as JSON."""
+    if isinstance(result, dict) and "body" in result:
+        body = result["body"]
+        if body is None:
+            return None
+        if result.get("isBase64Encoded") and isinstance(body, str):
+            return base64.b64decode(body)
+        return body if isinstance(body, str) else json.dumps(body)
+    if isinstance(result, str):
+        return result
+    if isinstance(result, dict) and "statusCode" in result:
+        return None
+    return json.dumps(result)

@@ -6,27 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSMsgType, web
 from aiohttp.http_websocket import WebSocketError
 
 from . import events
 from .authorizer import AuthorizerDecision, evaluate_authorizer_result, missing_identity_source
-from .connection import Connection, GatewayConfig
-from .limits import (
-    INTEGRATION_TIMEOUT_S,
-    MESSAGE_MAX_BYTES,
-    ConnectRateWindow,
-    FrameSizeGuard,
-    FrameTooLarge,
-)
+from .connection import Connection, GatewayConfig, GuardedWebSocketResponse
+from .limits import INTEGRATION_TIMEOUT_S, MESSAGE_MAX_BYTES, ConnectRateWindow
 from .logs import access
-from .routing import RouteSelector
+from .routing import RouteSelector, route_response_body
 from .runtime import FunctionTimeout, InvocationError, LambdaRuntime
 from .service import Service
 
@@ -43,36 +38,6 @@ CLOSE_TIMEOUT_S = 3.0
 GOING_AWAY_REASON = "Going away"
 # The transport's high-water mark sits above every bound we enforce, so a send never waits.
 _HIGH_WATER_SLACK = 4 * MESSAGE_MAX_BYTES
-
-
-class _GuardedParser:
-    """aiohttp's frame parser behind a FrameSizeGuard (aiohttp bounds messages, not frames)."""
-
-    __slots__ = ("_guard", "_inner", "_queue")
-
-    def __init__(self, inner: Any, queue: Any) -> None:
-        self._inner = inner
-        self._queue = queue
-        self._guard = FrameSizeGuard()
-
-    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
-        try:
-            self._guard.feed(bytes(data))
-        except FrameTooLarge as error:
-            self._queue.set_exception(WebSocketError(WSCloseCode.MESSAGE_TOO_BIG, str(error)))
-            return True, b""
-        result: tuple[bool, bytes] = self._inner.feed_data(data)
-        return result
-
-    def feed_eof(self) -> None:
-        self._inner.feed_eof()
-
-
-class _WebSocketResponse(web.WebSocketResponse):
-    def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
-        super()._post_start(request, protocol, writer)
-        # Private aiohttp attribute: the one place the frame parser can be wrapped.
-        request.protocol._payload_parser = _GuardedParser(self._parser, self._reader)
 
 
 def _multi(pairs: Any) -> dict[str, list[str]]:
@@ -124,7 +89,7 @@ class WebSocketApi:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["stage"] != self.config.stage:
             return web.json_response({"message": "Forbidden"}, status=403)
-        ws = _WebSocketResponse(
+        ws = GuardedWebSocketResponse(
             max_msg_size=MESSAGE_MAX_BYTES + 1,
             compress=False,
             autoping=True,
@@ -287,7 +252,8 @@ class WebSocketApi:
             for timer in conn.timers:
                 timer.cancel()
             if not ws.closed:
-                await ws.close(code=conn.close_code or GOING_AWAY)
+                with contextlib.suppress(Exception):  # the socket may be gone already
+                    await ws.close(code=conn.close_code or GOING_AWAY)
             if conn.close_code is not None:
                 code, reason = conn.close_code, conn.close_reason
             else:
@@ -361,7 +327,7 @@ class WebSocketApi:
             return
         status = 200
         if route.route_response and result is not None:
-            reply = _route_response(result)
+            reply = route_response_body(result)
             if reply is not None:
                 await conn.send(reply, limit)
             if isinstance(result, dict) and isinstance(result.get("statusCode"), int):
@@ -393,20 +359,3 @@ class WebSocketApi:
             log.warning("%d connections still closing after %.0f s", self.open_handlers, timeout_s)
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=timeout_s)
-
-
-def _route_response(result: Any) -> str | bytes | None:
-    """What a proxy integration's result sends back: its `body` (base64-decoded when flagged),
-    a bare string as is, anything else as JSON."""
-    if isinstance(result, dict) and "body" in result:
-        body = result["body"]
-        if body is None:
-            return None
-        if result.get("isBase64Encoded") and isinstance(body, str):
-            return base64.b64decode(body)
-        return body if isinstance(body, str) else json.dumps(body)
-    if isinstance(result, str):
-        return result
-    if isinstance(result, dict) and "statusCode" in result:
-        return None
-    return json.dumps(result)

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from gateway_adapter.routing import RouteSelector, compile_selection_expression
+from gateway_adapter.routing import (
+    RouteSelector,
+    compile_selection_expression,
+    route_response_body,
+)
 
 ROUTES = {"$connect", "$disconnect", "$default", "subscribe", "1", "true", "nested"}
 
@@ -57,3 +61,20 @@ def test_nested_paths_and_braced_form() -> None:
 def test_rejects_expressions_api_gateway_rejects(expression: str) -> None:
     with pytest.raises(ValueError, match="route selection expression"):
         compile_selection_expression(expression)
+
+
+@pytest.mark.parametrize(
+    ("result", "sent"),
+    [
+        ({"statusCode": 200, "body": "text"}, "text"),
+        ({"statusCode": 200, "body": {"a": 1}}, '{"a": 1}'),
+        ({"statusCode": 200, "body": "aGk=", "isBase64Encoded": True}, b"hi"),
+        ({"statusCode": 200, "body": None}, None),
+        ({"statusCode": 204}, None),
+        ("bare string", "bare string"),
+        ({"no": "status"}, '{"no": "status"}'),
+        ([1, 2], "[1, 2]"),
+    ],
+)
+def test_route_response_body(result: object, sent: object) -> None:
+    assert route_response_body(result) == sent
