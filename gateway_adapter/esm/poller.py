@@ -15,7 +15,6 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -36,13 +35,11 @@ from .leases import (
     fair_share,
     lease_key,
 )
-from .shard import Mapping, ShardWorker
+from .shard import Invoke, Mapping, ShardWorker
 
 __all__ = ["DEFAULT_LEASE_DURATION_S", "EventSourceMappings", "Invoke"]
 
 log = logging.getLogger(__name__)
-
-Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 # KCL's default failover time: a lease not renewed for 10 s may be taken by another worker.
 DEFAULT_LEASE_DURATION_S = 10.0

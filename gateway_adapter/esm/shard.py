@@ -34,7 +34,7 @@ from .destinations import Destinations, on_failure_record
 from .events import EventSource, StreamRecord, batch_event, event_record, payload_size
 from .leases import SHARD_END, Lease, LeaseLost, LeaseTable
 
-__all__ = ["Mapping", "ShardWorker"]
+__all__ = ["Invoke", "Mapping", "ShardWorker"]
 
 # Kinesis GetRecords returns at most 10 MB per call (Kinesis API reference): the reader holds at
 # most two calls' worth of payload ahead of the lanes.
@@ -42,6 +42,7 @@ MAX_BUFFERED_BYTES = 2 * 10 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 
+# (function name, event) -> the handler's result; raises on a function error or timeout.
 Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 
