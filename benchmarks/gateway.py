@@ -243,11 +243,13 @@ async def _throughput(
                 "--concurrency",
                 str(CONCURRENCY // posters),
                 stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
                 cwd=ROOT,
             )
             for _ in range(posters)
         ]
-        outputs = [await (await command).communicate() for command in commands]
+        children = [await command for command in commands]  # all running before any waits
+        outputs = await asyncio.gather(*(child.communicate() for child in children))
         elapsed = time.perf_counter() - started
         parts = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
         result = {
@@ -301,13 +303,17 @@ def _idle_rss(url: str, pid: int, count: int) -> dict[str, float]:
     return {"held": held, "rss_before_mb": before, "rss_mb": after, "open_s": opened_s}
 
 
-def _start(argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+def _start(argv: list[str], env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], str]:
+    """A server child; its stderr goes to `log`, shown only when it fails to start."""
+    with log.open("w") as errors:
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=errors, text=True, env=env, cwd=ROOT
+        )
     assert process.stdout is not None
     line = process.stdout.readline()
     if not line.startswith("gateway ready: "):
         process.kill()
-        raise RuntimeError(f"{argv[2:4]} did not start: {line!r}")
+        raise RuntimeError(f"{argv[2:4]} did not start: {line!r}\n{log.read_text()[-2000:]}")
     return process, line.split(": ", 1)[1].strip()
 
 
@@ -437,7 +443,7 @@ def main(argv: list[str]) -> int:
             ],
         }
         for name, command in servers.items():
-            process, url = _start(command, env)
+            process, url = _start(command, env, Path(tmp) / f"{name}.log")
             try:
                 results[name] = _measure(name, url, process.pid, args)
             finally:

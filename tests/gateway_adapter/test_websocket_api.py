@@ -376,3 +376,27 @@ def test_domain_name_and_stage_point_back_at_the_gateway(probe: RunningGateway) 
     assert context["domainName"] == probe.gateway.domain_name
     assert f"http://{context['domainName']}/{context['stage']}" == probe.gateway.management_url
     ws.close()
+
+
+def test_header_identity_source(
+    start_gateway: Callable[..., RunningGateway], tmp_path: Any
+) -> None:
+    path = tmp_path / "serverless.yml"
+    path.write_text(
+        "service: hdr\nfunctions:\n  auth:\n    handler: header_auth.handle\n"
+        "  connect:\n    handler: probe_handlers.connect\n    events:\n      - websocket:\n"
+        "          route: $connect\n          authorizer:\n            name: auth\n"
+        "            identitySource: [route.request.header.Auth]\n"
+    )
+    (tmp_path / "header_auth.py").write_text(
+        "def handle(event, context):\n"
+        "    effect = 'Allow' if event['headers'].get('Auth') == 'letmein' else 'Deny'\n"
+        "    return {'principalId': 'h', 'policyDocument': {'Statement': [{'Effect': effect,\n"
+        "            'Action': 'execute-api:Invoke', 'Resource': event['methodArn']}]}}\n"
+    )
+    gateway = start_gateway(path)
+    websocket.create_connection(gateway.url, timeout=5, header=["Auth: letmein"]).close()
+    for headers, status in (([], 401), (["Auth: wrong"], 403)):
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            websocket.create_connection(gateway.url, timeout=5, header=headers)
+        assert refused.value.status_code == status
