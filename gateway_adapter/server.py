@@ -51,8 +51,14 @@ class Gateway:
 
     @property
     def domain_name(self) -> str:
-        """`host:port` as events carry it, so handlers find the management API (events.py)."""
-        return f"{self.config.host}:{self.port}"
+        """`host:port` as events carry it, so handlers find the management API (events.py).
+        Bound to every interface, handlers (same machine) reach it through loopback."""
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(  # noqa: S104
+            self.config.host, self.config.host
+        )
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{host}:{self.port}"
 
     @property
     def url(self) -> str:

@@ -40,6 +40,16 @@ GOING_AWAY_REASON = "Going away"
 _HIGH_WATER_SLACK = 4 * MESSAGE_MAX_BYTES
 
 
+def _response(protocols: tuple[str, ...]) -> GuardedWebSocketResponse:
+    return GuardedWebSocketResponse(
+        max_msg_size=MESSAGE_MAX_BYTES + 1,
+        compress=False,
+        autoping=True,
+        timeout=CLOSE_TIMEOUT_S,
+        protocols=protocols,
+    )
+
+
 def _multi(pairs: Any) -> dict[str, list[str]]:
     multi: dict[str, list[str]] = {}
     for name, value in pairs.items():
@@ -89,13 +99,7 @@ class WebSocketApi:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["stage"] != self.config.stage:
             return web.json_response({"message": "Forbidden"}, status=403)
-        ws = GuardedWebSocketResponse(
-            max_msg_size=MESSAGE_MAX_BYTES + 1,
-            compress=False,
-            autoping=True,
-            timeout=CLOSE_TIMEOUT_S,
-        )
-        if not ws.can_prepare(request).ok:
+        if not _response(()).can_prepare(request).ok:
             return web.Response(status=426, text="Upgrade Required")
         if not self.accepting:
             return web.json_response({"message": "Service Unavailable"}, status=503)
@@ -115,7 +119,7 @@ class WebSocketApi:
         )
         headers = _multi(request.headers)
         query = _multi(request.query)
-        status, body = await self._authorize_and_connect(facts, headers, query, now)
+        status, body, protocol = await self._authorize_and_connect(facts, headers, query, now)
         if status >= 300 or status < 200:
             access(
                 "connect",
@@ -128,6 +132,8 @@ class WebSocketApi:
         self.open_handlers += 1
         self.idle.clear()
         try:
+            # A subprotocol is agreed only when $connect returns it, as with API Gateway.
+            ws = _response((protocol,) if protocol else ())
             return await self._run(request, ws, facts, started)
         finally:
             self.open_handlers -= 1
@@ -140,31 +146,38 @@ class WebSocketApi:
         headers: dict[str, list[str]],
         query: dict[str, list[str]],
         now: float,
-    ) -> tuple[int, str]:
+    ) -> tuple[int, str, str | None]:
+        """The handshake's status and body, and the subprotocol $connect chose, if any."""
         route = self.routes.get("$connect")
         if route is None:
-            return 200, ""
+            return 200, "", None
         if route.authorizer is not None:
             decision = await self._authorize(route.authorizer, facts, headers, query, now)
             if decision.status != 200:
                 message = {401: "Unauthorized", 403: "Forbidden"}.get(
                     decision.status, "Internal server error"
                 )
-                return decision.status, json.dumps({"message": message})
+                return decision.status, json.dumps({"message": message}), None
             facts.authorizer = decision.context
         request_id = events.new_id()
         event = events.connect_event(facts, request_id, now, headers, query)
         try:
             result = await self._integrate(route.function, event)
         except InvocationError:
-            return 500, json.dumps({"message": "Internal server error"})
+            return 500, json.dumps({"message": "Internal server error"}), None
         status = result.get("statusCode", 200) if isinstance(result, dict) else 200
         try:
             status = int(status)
         except (TypeError, ValueError):
-            return 502, json.dumps({"message": "Internal server error"})
+            return 502, json.dumps({"message": "Internal server error"}), None
         body = result.get("body") if isinstance(result, dict) else None
-        return status, body if isinstance(body, str) else ""
+        protocol = None
+        response_headers = result.get("headers") if isinstance(result, dict) else None
+        if isinstance(response_headers, dict):
+            for name, value in response_headers.items():
+                if name.lower() == "sec-websocket-protocol" and isinstance(value, str):
+                    protocol = value.split(",")[0].strip()
+        return status, body if isinstance(body, str) else "", protocol
 
     async def _authorize(
         self,

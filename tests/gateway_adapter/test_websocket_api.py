@@ -400,3 +400,36 @@ def test_header_identity_source(
         with pytest.raises(websocket.WebSocketBadStatusException) as refused:
             websocket.create_connection(gateway.url, timeout=5, header=headers)
         assert refused.value.status_code == status
+
+
+def test_subprotocol_agreed_only_when_connect_returns_it(probe: RunningGateway) -> None:
+    ws = connect(probe, "token=allow&protocol=chat.v1", subprotocols=["chat.v1", "other"])
+    assert ws.getsubprotocol() == "chat.v1"
+    ws.close()
+    plain = connect(probe)
+    assert plain.getsubprotocol() is None
+    plain.close()
+
+
+@pytest.mark.parametrize(
+    ("host", "domain"),
+    [("0.0.0.0", "127.0.0.1:3001"), ("::", "[::1]:3001"), ("localhost", "localhost:3001")],
+)
+def test_domain_name_of_the_bound_address(host: str, domain: str) -> None:
+    import asyncio
+
+    from gateway_adapter.connection import GatewayConfig
+    from gateway_adapter.runtime import LambdaRuntime
+    from gateway_adapter.server import Gateway
+    from gateway_adapter.service import load_service
+
+    service = load_service(PROBE_YML)  # the gateway is built, never started: nothing is bound
+
+    async def build() -> str:
+        runtime = LambdaRuntime(service)
+        try:
+            return Gateway(service, runtime, GatewayConfig(stage="t", host=host)).domain_name
+        finally:
+            await runtime.close()
+
+    assert asyncio.run(build()) == domain
