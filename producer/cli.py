@@ -147,7 +147,7 @@ async def _controllers(
     shipper: Shipper, stop: asyncio.Event, session: Any, endpoint: Any, stage: str
 ) -> None:
     from .controllers import run_controllers
-    from .recording import ComboDetector, Recorder
+    from .recording import Recorder, combination_hook
 
     s3 = session.client("s3", endpoint_url=endpoint)
 
@@ -157,16 +157,10 @@ async def _controllers(
 
     try:
         recorder: Recorder | None = Recorder(s3, upload_bucket(account_id, stage))
-    except (ConfigProblem, Exception) as error:
+    except Exception as error:  # no bucket name, no STS: play on without recording
         print(f"producer: recording disabled: {error}", file=sys.stderr, flush=True)
         recorder = None
-    combo = ComboDetector()
-
-    def on_press(button: str) -> None:
-        if combo.feed(button) and recorder is not None:
-            recorder.trigger()
-
-    await run_controllers(shipper.submit, stop, on_press)
+    await run_controllers(shipper.submit, stop, combination_hook(recorder))
 
 
 def parse_fields(pairs: list[str]) -> dict[str, Any]:

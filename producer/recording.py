@@ -28,6 +28,7 @@ __all__ = [
     "ComboDetector",
     "Recorder",
     "capture_microphone",
+    "combination_hook",
     "tone",
     "wav_bytes",
     "write_wav",
@@ -176,3 +177,16 @@ class Recorder:
             return False
         finally:
             self._busy = False
+
+
+def combination_hook(
+    recorder: Recorder | None, combo: ComboDetector | None = None
+) -> Callable[[str], None]:
+    """What the controller loop calls with each button: starts a recording on the combination."""
+    detector = combo or ComboDetector()
+
+    def on_press(button: str) -> None:
+        if detector.feed(button) and recorder is not None:
+            recorder.trigger()
+
+    return on_press

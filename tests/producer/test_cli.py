@@ -4,6 +4,7 @@ WebSocket server."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,36 @@ def test_replay_of_a_bad_file(tmp_path: Path, capsys: Any):
     assert produce_main(["--replay", str(bad)]) == 2
     assert f"{bad}:1" in capsys.readouterr().err
     assert produce_main(["--replay", str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_ctrl_c_flushes_and_prints_the_summary(
+    env: None, kinesis: Any, tmp_path: Path, fresh_aws: str
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "producer", "--simulate", "4", "--rate", "20", "--no-websocket"]
+    argv += ["--linger-ms", "500", "--dead-letter", str(tmp_path / "d.jsonl")]
+    child = subprocess.Popen(
+        argv,
+        env={**os.environ, "AWS_ENDPOINT_URL": fresh_aws},
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not read_stream(kinesis) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    sent = int(err.split("sent: kinesis ")[1].split(",")[0])
+    # The 500 ms linger held presses back; the flush sent them all the same.
+    assert sent == len(read_stream(kinesis)) > 0
+    assert "spilled 0" in err

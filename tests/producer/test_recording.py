@@ -88,3 +88,40 @@ def test_a_failed_upload_does_not_stop_the_game(
 
     assert asyncio.run(scenario()) == 0
     assert "not uploaded" in capsys.readouterr().err
+
+
+def test_the_combination_on_real_controllers_uploads_a_generated_wav(aws_client: Any):
+    import pygame
+
+    from producer.controllers import run_controllers
+    from producer.recording import combination_hook
+
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="uploads")
+    recorder = Recorder(s3, "uploads", capture=lambda s: tone(s, 523.0), seconds=0.1)
+
+    def pad(kind: int, instance: int, **fields: Any) -> pygame.event.Event:
+        return pygame.event.Event(kind, instance_id=instance, joy=instance, **fields)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+
+        async def submit(_: Any) -> None:
+            return None
+
+        loop_task = asyncio.create_task(run_controllers(submit, stop, combination_hook(recorder)))
+        await asyncio.sleep(0.05)
+        for instance in (1, 2):
+            pygame.event.post(pad(pygame.JOYDEVICEADDED, instance, device_index=instance))
+        # START, START, SELECT, SELECT across two controllers (7 = START, 6 = SELECT).
+        for instance, number in [(1, 7), (2, 7), (2, 6), (1, 6)]:
+            pygame.event.post(pad(pygame.JOYBUTTONDOWN, instance, button=number))
+        deadline = asyncio.get_running_loop().time() + 10
+        while recorder.uploads == 0 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await loop_task
+
+    asyncio.run(scenario())
+    body = s3.get_object(Bucket="uploads", Key=RECORDING_KEY)["Body"].read()
+    assert body == wav_bytes(tone(0.1, 523.0))
