@@ -13,7 +13,7 @@ from messages import Event, Source
 from .delivery import Deliverer
 from .endpoints import management_endpoint
 from .fanout import Plan, Post, plan_posts
-from .runtime import LoopThread
+from .runtime import ClientPool, LoopThread
 from .store import ConnectionStore, Lookup, Subscriber
 
 __all__ = ["FanoutReport", "Pipeline", "remaining_s"]
@@ -48,11 +48,18 @@ class Pipeline:
         deliverer: Deliverer,
         runner: LoopThread,
         environ: Mapping[str, str] = os.environ,
+        clients: ClientPool | None = None,
     ) -> None:
         self.store = store
         self.deliverer = deliverer
         self.runner = runner
         self._environ = environ
+        self._clients = clients
+
+    def close(self) -> None:
+        """Closes the @connections clients (a process that ends; Lambda never calls it)."""
+        if self._clients is not None:
+            self.runner.run(self._clients.close(), 30)
 
     def endpoint_of(self, domain_name: str, stage: str) -> str:
         return management_endpoint(domain_name, stage, self._environ)

@@ -122,6 +122,7 @@ def parse_ttl(text: str) -> int:
 def _local_secret() -> str | None:
     """The secret `tumble local` wrote to its backend's SSM, or None if it can't be read."""
     import boto3  # only the CLI needs it here; the Lambda path stays light
+    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_LOCAL_ENDPOINT
@@ -133,6 +134,8 @@ def _local_secret() -> str | None:
         or "us-east-1",
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID") or "test",
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or "test",
+        # No local stack running should say so at once, not after botocore's retries.
+        config=Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1}),
     )
     try:
         response = client.get_parameter(Name=LOCAL_SECRET_PARAMETER, WithDecryption=True)

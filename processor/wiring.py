@@ -59,10 +59,11 @@ def _pipeline() -> Pipeline:
         retries={"total_max_attempts": 1},
         connect_timeout=3,
         read_timeout=10,
+        parameter_validation=False,  # the parameters are ours, built by fanout.plan_posts
     )
     runner = LoopThread()
     clients = ClientPool(get_session(), "apigatewaymanagementapi", config)
-    return Pipeline(store(), Deliverer(clients.get, concurrency), runner)
+    return Pipeline(store(), Deliverer(clients.get, concurrency), runner, clients=clients)
 
 
 store = once(_store)

@@ -115,3 +115,20 @@ def test_concurrency_is_bounded(loop_thread):
     posts = [Post(f"c{i}", "http://x", b"{}", 0) for i in range(50)]
     report = loop_thread.run(Deliverer(client_for, concurrency=8).deliver(posts), 30)
     assert report.delivered == 50 and peak == 8
+
+
+def test_a_fan_out_that_outlives_its_invocation_is_cancelled(loop_thread):
+    import concurrent.futures
+
+    cancelled = asyncio.Event()
+
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    with pytest.raises(concurrent.futures.TimeoutError):
+        loop_thread.run(forever(), timeout_s=0.05)
+    loop_thread.run(asyncio.wait_for(cancelled.wait(), 5))
