@@ -43,11 +43,12 @@ def once(factory: Callable[[], T]) -> Callable[[], T]:
 
 
 def _store() -> ConnectionStore:
+    table = os.environ.get("CONNECTIONS_TABLE")
+    if not table:
+        raise RuntimeError("CONNECTIONS_TABLE is not set (serverless.yml provider.environment)")
     dynamodb = boto3.client("dynamodb", config=Config(max_pool_connections=32))
     return ConnectionStore(
-        dynamodb,
-        os.environ["CONNECTIONS_TABLE"],
-        os.environ.get("CONNECTIONS_BY_EVENT_TYPE_INDEX", "by_event_type"),
+        dynamodb, table, os.environ.get("CONNECTIONS_BY_EVENT_TYPE_INDEX", "by_event_type")
     )
 
 
