@@ -55,6 +55,12 @@ functions:
     handler: bench_handlers.echo
     events:
       - websocket: echo
+  reply:
+    handler: bench_handlers.reply
+    events:
+      - websocket:
+          route: reply
+          routeResponseSelectionExpression: $default
 """
 
 HANDLERS = """
@@ -65,6 +71,10 @@ _clients = {}
 
 def connect(event, context):
     return {"statusCode": 200}
+
+
+async def reply(event, context):
+    return {"statusCode": 200, "body": event["body"]}
 
 
 def whoami(event, context):
@@ -191,11 +201,11 @@ async def _holder(url: str, count: int) -> None:
 # -- measurements (this process) ---------------------------------------------------------------
 
 
-async def _latency(url: str, rounds: int, via_gateway: bool) -> list[float]:
+async def _latency(url: str, rounds: int, action: str) -> list[float]:
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
         samples: list[float] = []
         for n in range(rounds + 50):
-            payload = json.dumps({"action": "echo", "seq": n}, separators=(",", ":"))
+            payload = json.dumps({"action": action, "seq": n}, separators=(",", ":"))
             started = time.perf_counter()
             await ws.send_str(payload)
             reply = await ws.receive_str()
@@ -203,7 +213,6 @@ async def _latency(url: str, rounds: int, via_gateway: bool) -> list[float]:
             assert reply == payload, reply
             if n >= 50:  # warm-up: imports, client creation, first connections
                 samples.append(elapsed)
-        del via_gateway
         return samples
 
 
@@ -328,10 +337,15 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 def _measure(name: str, ws_url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
     management = ws_url.replace("ws://", "http://")
-    samples = asyncio.run(_latency(ws_url, args.rounds, name == "gateway"))
+    samples = asyncio.run(_latency(ws_url, args.rounds, "echo"))
+    # The route response path (no @connections post, no client in the handler): what the
+    # adapter itself adds to a round trip.
+    replies = asyncio.run(_latency(ws_url, args.rounds, "reply"))
     result: dict[str, Any] = {
         "p50_ms": statistics.median(samples),
         "p99_ms": statistics.quantiles(samples, n=100)[98],
+        "reply_p50_ms": statistics.median(replies),
+        "reply_p99_ms": statistics.quantiles(replies, n=100)[98],
     }
     throughput = asyncio.run(
         _throughput(ws_url, management, args.clients, args.posts, pid, args.posters)
@@ -354,6 +368,8 @@ def _report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> Non
         ("deliveries/s one server core sustains (1/CPU)", "server_capacity_per_s", "{:,.0f}", ""),
         ("echo round trip p50 ms", "p50_ms", "{:.2f}", "< 2"),
         ("echo round trip p99 ms", "p99_ms", "{:.2f}", "< 10"),
+        ("route-response echo p50 ms (no post)", "reply_p50_ms", "{:.2f}", ""),
+        ("route-response echo p99 ms (no post)", "reply_p99_ms", "{:.2f}", ""),
         (f"RSS MB with {args.idle:,} idle connections", "rss_mb", "{:.0f}", "< 500 (10k)"),
     ]
     print(f"{'':52} {'gateway':>10} {'baseline':>10} {'target':>12} {'sls-offline':>12}")
