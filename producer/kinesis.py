@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from messages import decode_kinesis_data
 
 from .batching import Batcher, Entry, RecordTooLarge, RetryPolicy, backoff_s, classify
 from .deadletter import DeadLetter
+from .lifecycle import Warnings, finish_within
 
 __all__ = ["DEFAULT_CAPACITY", "KinesisPath", "KinesisStats"]
 
@@ -64,7 +64,7 @@ class KinesisPath:
         self._not_before = 0.0
         self._in_flight: list[Entry] = []
         self._task: asyncio.Task[None] | None = None
-        self._warned: set[str] = set()
+        self.warnings = Warnings("kinesis")
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run(), name="kinesis-path")
@@ -127,7 +127,7 @@ class KinesisPath:
             call_error = type(error).__name__
         if results is None:
             self.stats.failed_calls += 1
-            self._warn(call_error)
+            self.warnings.once(call_error)
         self._in_flight = []
         outcome = classify(batch, results, self.policy, call_error)
         now = loop.time()
@@ -149,12 +149,7 @@ class KinesisPath:
         self._closing = True
         self._wake.set()
         self._room.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
-            except TimeoutError:
-                self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
+        await finish_within(self._task, timeout_s)
         leftover = [*self._in_flight, *self.batcher.take(0.0)]
         while self.batcher.pending:
             leftover += self.batcher.take(0.0)
@@ -168,7 +163,7 @@ class KinesisPath:
             return
         self.stats.spilled += len(entries)
         if self.dead_letter is None:
-            self._warn("no dead-letter file: records lost")
+            self.warnings.once("no dead-letter file: records lost")
             return
         for entry in entries:
             self.dead_letter.write(
@@ -177,8 +172,3 @@ class KinesisPath:
                 entry.last_error,
                 entry.attempts,
             )
-
-    def _warn(self, problem: str) -> None:
-        if problem not in self._warned:
-            self._warned.add(problem)
-            print(f"producer: kinesis: {problem}", file=sys.stderr, flush=True)

@@ -19,6 +19,7 @@ from typing import Any
 import websocket as wsc
 
 from .batching import RetryPolicy, backoff_s
+from .lifecycle import Warnings, finish_within
 
 __all__ = ["DEFAULT_BUFFER", "RECONNECT_POLICY", "WebSocketPath", "WebSocketStats"]
 
@@ -63,7 +64,7 @@ class WebSocketPath:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._warned: set[str] = set()
+        self.warnings = Warnings("websocket")
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -97,7 +98,7 @@ class WebSocketPath:
             self.stats.sent += count
             if error is not None:
                 self.buffer.extendleft(reversed(frames[count:]))
-                self._warn(f"connection lost ({error}); reconnecting")
+                self.warnings.once(f"connection lost ({error}); reconnecting")
                 self._drop(ws)
 
     async def _connect(self) -> bool:
@@ -106,14 +107,14 @@ class WebSocketPath:
             ws = await asyncio.to_thread(wsc.create_connection, url, timeout=CONNECT_TIMEOUT_S)
         except wsc.WebSocketBadStatusException as error:
             self.stats.refused += 1
-            self._warn(f"handshake refused: HTTP {error.status_code}")
+            self.warnings.once(f"handshake refused: HTTP {error.status_code}")
             return False
         except (OSError, wsc.WebSocketException) as error:
-            self._warn(f"cannot connect ({type(error).__name__}); retrying with backoff")
+            self.warnings.once(f"cannot connect ({type(error).__name__}); retrying with backoff")
             return False
         self._ws = ws
         self.stats.connects += 1
-        self._warned.clear()
+        self.warnings.reset()
         self.connected.set()
         threading.Thread(
             target=self._read, args=(ws,), name="websocket-reader", daemon=True
@@ -151,22 +152,12 @@ class WebSocketPath:
         """Send what is buffered within `timeout_s`; what is still left counts as dropped."""
         self._closing = True
         self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
-            except TimeoutError:
-                self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
+        await finish_within(self._task, timeout_s)
         self.stats.dropped += len(self.buffer)
         self.buffer.clear()
         ws, self._ws = self._ws, None
         if ws is not None:
             await asyncio.to_thread(_close_quietly, ws)
-
-    def _warn(self, problem: str) -> None:
-        if problem not in self._warned:
-            self._warned.add(problem)
-            print(f"producer: websocket: {problem}", file=sys.stderr, flush=True)
 
 
 def _send_all(ws: Any, frames: list[str]) -> tuple[int, str | None]:
