@@ -13,6 +13,7 @@ from collections.abc import Callable
 import botocore.exceptions
 import pytest
 import websocket
+from botocore.config import Config
 
 from .conftest import PROBE_YML, RunningGateway
 from .test_websocket_api import connect, events_of, wait_for
@@ -79,15 +80,19 @@ def test_full_client_buffer_gives_429_without_slowing_others(
     start_gateway: Callable[..., RunningGateway],
 ) -> None:
     gateway = start_gateway(PROBE_YML, send_buffer_max_bytes=256 * 1024)
-    stalled = connect(gateway)
-    stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled = connect(gateway, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
     stalled_id = connection_id(gateway)
+    # Small kernel buffers on both ends, so the gateway's own buffer fills within a few posts.
+    server_socket = gateway.gateway.connections[stalled_id].transport.get_extra_info("socket")
+    server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     reader = connect(gateway)
     reader_id = connection_id(gateway)
-    client = gateway.management()
-    chunk = b"z" * 65536
+    # botocore retries 429s with backoff by default, as a processor's client would; here
+    # each refusal should show at once.
+    client = gateway.management(config=Config(retries={"max_attempts": 0}))
+    chunk = b"z" * 131072
     limited = 0
-    for _ in range(200):  # 12.5 MB at a client that never reads
+    for _ in range(100):  # up to 12.5 MB at a client that never reads
         try:
             client.post_to_connection(ConnectionId=stalled_id, Data=chunk)
         except client.exceptions.LimitExceededException:
@@ -95,7 +100,7 @@ def test_full_client_buffer_gives_429_without_slowing_others(
             break
     assert limited == 1
     buffered = gateway.gateway.connections[stalled_id].buffered()
-    assert buffered <= 256 * 1024 + 65536 + 16  # bounded: memory does not grow
+    assert buffered <= 256 * 1024 + 131072 + 16  # bounded: memory does not grow
     started = time.monotonic()
     for n in range(20):
         client.post_to_connection(ConnectionId=reader_id, Data=str(n).encode())
