@@ -12,7 +12,9 @@ function's `environment` is applied (usually all of them are the provider's). Wh
 functions give one name different values, a warning names it, and the invoked function's
 value is set again just before each of its invocations: right for sequential calls, racy
 for concurrent calls of the two functions (one process cannot give threads their own
-environ). `close()` restores the variables it replaced."""
+environ); at start the first function declaring a name wins. Like Lambda, AWS_REGION and
+AWS_DEFAULT_REGION are set to the service's region when unset. `close()` restores every
+variable it replaced."""
 
 from __future__ import annotations
 
