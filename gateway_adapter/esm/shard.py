@@ -185,10 +185,13 @@ class ShardWorker:
                 behind = int(reply.get("MillisBehindLatest") or 0) > 0
                 if iterator is None or (not records and not behind and self._at_end()):
                     return
+                # behind: back-to-back, within the shard's read quota (or faster, when the
+                # poll interval asked for is itself shorter than that spacing)
                 if behind or len(records) >= GET_RECORDS_LIMIT:
-                    await self._sleep(MIN_READ_SPACING_S - (time.monotonic() - started))
+                    spacing = min(MIN_READ_SPACING_S, self.poll_interval)
                 else:
-                    await self._sleep(self.poll_interval - (time.monotonic() - started))
+                    spacing = self.poll_interval
+                await self._sleep(spacing - (time.monotonic() - started))
         finally:
             self._reader_done = True
             self._changed.set()
