@@ -114,7 +114,11 @@ async def run_controllers(
         while not stop.is_set():
             for event in pygame.event.get():
                 if event.type == pygame.JOYDEVICEADDED and not hasattr(event, "instance_id"):
-                    pad = pygame.joystick.Joystick(event.device_index)
+                    try:
+                        pad = pygame.joystick.Joystick(event.device_index)
+                    except pygame.error as error:  # unplugged again before we opened it
+                        print(f"producer: controller not opened: {error}", file=sys.stderr)
+                        continue
                     pads[pad.get_instance_id()] = pad
                     event = pygame.event.Event(
                         event.type,

@@ -1,8 +1,13 @@
 """The Kinesis path's I/O: a bounded buffer, one PutRecords call in flight, resends and spills.
 
 One call at a time keeps each partition key in order (a resend goes out before anything newer)
-and, with 500-record calls, costs nothing against a bare put_records loop. The boto3 client is
-injected and called in a worker thread, so the event loop keeps taking presses meanwhile."""
+and, with 500-record calls, costs little against a bare put_records loop. The boto3 client is
+injected and called in a worker thread, so the event loop keeps taking presses meanwhile.
+
+Order per partition key holds exactly while calls succeed whole. When a call half fails, the
+failed entries go out again before anything newer, but an entry of the same key that came after
+them in the same call is already in the stream: PutRecords itself gives no more (AWS documents
+it as unordered within a call). Consumers dedupe by EventId and may sort by SentAt."""
 
 from __future__ import annotations
 
