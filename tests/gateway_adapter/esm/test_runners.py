@@ -164,3 +164,50 @@ def test_kill_9_and_restart_loses_nothing_and_keeps_order_per_key(kinesis, tmp_p
     # only what was in flight or read but not committed repeats: at most a batch per shard
     assert 0 <= repeated <= 2 * 10
     assert {line["owner"] for line in lines[killed_at:]} == {"second"}
+
+
+def test_a_runner_whose_lease_was_taken_stops_reading_that_shard(kinesis, aws_client):
+    create_stream(kinesis, 1)
+    put(kinesis, [("k", "before")])
+    seen: list[str] = []
+
+    async def invoke(function: str, event: dict[str, Any]) -> None:
+        import base64
+
+        seen.extend(base64.b64decode(r["kinesis"]["data"]).decode() for r in event["Records"])
+
+    async def scenario() -> None:
+        mappings = EventSourceMappings(
+            make_service(trigger()), invoke, poll_interval=0.05, owner_id="a", lease_duration_s=0.6
+        )
+        await mappings.start()
+        try:
+            while not seen:
+                await asyncio.sleep(0.02)
+            [worker] = mappings.workers.values()
+            # another runner takes the lease (as after an expiry), bumping the counter
+            await asyncio.to_thread(
+                aws_client("dynamodb").update_item,
+                TableName="esmtest-test-esm-leases",
+                Key={"leaseKey": {"S": worker.lease.key}},
+                UpdateExpression="SET leaseOwner = :b, leaseCounter = leaseCounter + :n, "
+                "leaseExpiry = :far",
+                ExpressionAttributeValues={
+                    ":b": {"S": "b"},
+                    ":n": {"N": "100"},
+                    ":far": {"N": str(time.time() + 600)},
+                },
+            )
+            deadline = time.monotonic() + 10
+            while not worker.lost:
+                assert time.monotonic() < deadline, "the lost lease went unnoticed"
+                await asyncio.sleep(0.05)
+            await asyncio.to_thread(put, kinesis, [("k", "after")])
+            await asyncio.sleep(0.5)  # ten poll intervals: "after" is b's to deliver now
+        finally:
+            await mappings.stop()
+
+    asyncio.run(scenario())
+    assert seen == ["before"]
+    row = aws_client("dynamodb").scan(TableName="esmtest-test-esm-leases")["Items"]
+    assert [r["leaseOwner"]["S"] for r in row if "shardId" in r] == ["b"]  # stop() left it alone
