@@ -127,6 +127,8 @@ async def _produce(
         print(f"producer: {line}", file=sys.stderr, flush=True)
     if summary.spilled:
         print(f"producer: replay with --replay {args.dead_letter}", file=sys.stderr, flush=True)
+    if summary.lost:
+        return 1
     if source.done() and not source.cancelled() and source.exception() is not None:
         print(f"producer: stopped by {source.exception()!r}", file=sys.stderr)
         return 1

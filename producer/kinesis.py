@@ -37,6 +37,7 @@ class KinesisStats:
     sent: int = 0
     retried: int = 0
     spilled: int = 0
+    lost: int = 0  # not even the dead-letter file took them; always reported
     calls: int = 0
     failed_calls: int = 0
 
@@ -164,16 +165,23 @@ class KinesisPath:
         self._spill(leftover)
 
     def _spill(self, entries: Sequence[Entry]) -> None:
+        """To the dead-letter file; if even that fails, the loss is counted and said aloud."""
         if not entries:
             return
-        self.stats.spilled += len(entries)
         if self.dead_letter is None:
-            self.warnings.once("no dead-letter file: records lost")
+            self.stats.lost += len(entries)
+            self.warnings.once("no dead-letter file: records LOST")
             return
-        for entry in entries:
-            self.dead_letter.write(
-                decode_kinesis_data(entry.data),
-                entry.partition_key,
-                entry.last_error,
-                entry.attempts,
-            )
+        for index, entry in enumerate(entries):
+            try:
+                self.dead_letter.write(
+                    decode_kinesis_data(entry.data),
+                    entry.partition_key,
+                    entry.last_error,
+                    entry.attempts,
+                )
+            except OSError as error:
+                self.stats.lost += len(entries) - index
+                self.warnings.once(f"dead-letter file {self.dead_letter.path}: {error}; LOST")
+                return
+            self.stats.spilled += 1

@@ -44,6 +44,7 @@ class Summary:
     retried: int
     dropped: int
     spilled: int
+    lost: int = 0
 
     def lines(self) -> list[str]:
         return [
@@ -52,6 +53,11 @@ class Summary:
             f"retried {self.retried} (kinesis entries resent)",
             f"dropped {self.dropped} (websocket buffer overflow or unsent at exit)",
             f"spilled {self.spilled} (to the dead-letter file)",
+            *(
+                [f"LOST {self.lost} (the dead-letter file could not be written)"]
+                if self.lost
+                else []
+            ),
         ]
 
 
@@ -114,4 +120,5 @@ class Shipper:
             retried=k.retried if k else 0,
             dropped=w.dropped if w else 0,
             spilled=k.spilled if k else 0,
+            lost=k.lost if k else 0,
         )

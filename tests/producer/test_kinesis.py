@@ -165,3 +165,19 @@ def test_a_full_buffer_makes_submit_wait(kinesis: Any, fresh_aws: str):
         return waited, shipper.summary().kinesis_sent
 
     assert asyncio.run(scenario()) == (True, 6)
+
+
+def test_an_unwritable_dead_letter_file_is_a_loud_counted_loss(
+    tmp_path: Path, aws_endpoint: str, capsys: pytest.CaptureFixture[str]
+):
+    path = KinesisPath(
+        client_for(f"http://127.0.0.1:{free_port()}"),
+        STREAM,
+        policy=RetryPolicy(max_attempts=1),
+        dead_letter=DeadLetter(tmp_path),  # a directory: cannot be appended to
+    )
+    shipper = asyncio.run(ship(path, [nes_click("red", "A"), nes_click("red", "B")]))
+    summary = shipper.summary()
+    assert (summary.spilled, summary.lost) == (0, 2)
+    assert "LOST 2" in "\n".join(summary.lines())
+    assert "LOST" in capsys.readouterr().err
