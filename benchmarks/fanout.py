@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import boto3
 from aiohttp import web
 
@@ -262,7 +263,31 @@ def _throughput(pipeline: Any, domain: str, sink_url: str, batch: int, baseline:
         f"({fast_rate / slow_rate:.1f}x baseline; target >= 3,000); "
         f"batchItemFailures {len(result['batchItemFailures'])}"
     )
+    ceiling = _raw_post_rate(f"http://{domain}/bench/@connections", 3000, concurrency)
+    print(
+        f"throughput: ceiling, bare unsigned aiohttp POSTs to the same sink, concurrency "
+        f"{concurrency}: {ceiling:,.0f} frames/s (what this machine allows without botocore)"
+    )
     return fast_rate >= 3000 and fast_frames == batch * 100
+
+
+def _raw_post_rate(url: str, count: int, concurrency: int) -> float:
+    """Posts per second of a bare aiohttp client: the machine's ceiling for any fan-out."""
+
+    async def run() -> float:
+        limit = asyncio.Semaphore(concurrency)
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def post(index: int) -> None:
+                async with limit, session.post(f"{url}/ceiling{index % 100}", data=b"{}") as r:
+                    await r.read()
+
+            started = time.perf_counter()
+            await asyncio.gather(*(post(i) for i in range(count)))
+            return count / (time.perf_counter() - started)
+
+    return asyncio.run(run())
 
 
 def _serve_sink(port: int) -> int:
