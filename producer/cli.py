@@ -42,7 +42,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-websocket", action="store_true", help="ship to Kinesis only")
     parser.add_argument("--token", default=None, help="shipper token (default: issued locally)")
     parser.add_argument("--stream", default=None, help="stream (default: $STREAM_NAME, iot-events)")
-    parser.add_argument("--dead-letter", type=Path, default=Path(DEFAULT_DEAD_LETTER))
+    parser.add_argument(
+        "--dead-letter",
+        type=Path,
+        default=Path(DEFAULT_DEAD_LETTER),
+        help=f"JSON lines of records Kinesis would not take (default {DEFAULT_DEAD_LETTER})",
+    )
     parser.add_argument("--flush-timeout", type=float, default=5.0, help="seconds, at exit")
 
 
@@ -68,9 +73,16 @@ def produce_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tumble produce", description=produce_main.__doc__)
     parser.add_argument("--simulate", type=int, default=0, metavar="N", help="N fake players")
     parser.add_argument("--rate", type=float, default=10.0, help="presses per player per second")
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--partition-key", choices=PARTITION_KEY_MODES, default="color")
-    parser.add_argument("--linger-ms", type=float, default=50.0)
+    parser.add_argument("--seed", type=int, default=None, help="repeatable simulated runs")
+    parser.add_argument(
+        "--partition-key",
+        choices=PARTITION_KEY_MODES,
+        default="color",
+        help="color keeps each player in order; random spreads load (default color)",
+    )
+    parser.add_argument(
+        "--linger-ms", type=float, default=50.0, help="longest wait to fill a Kinesis call"
+    )
     parser.add_argument("--replay", type=Path, default=None, help="resend a dead-letter file")
     parser.add_argument("--duration", type=float, default=None, help="stop after S seconds")
     parser.add_argument("--stage", default="local", help="for the upload bucket's name")
