@@ -11,6 +11,7 @@ import array
 import asyncio
 import io
 import math
+import os
 import sys
 import threading
 import time
@@ -85,13 +86,16 @@ def wav_bytes(samples: bytes, rate: int = SAMPLE_RATE) -> bytes:
 
 def capture_microphone(seconds: float, rate: int = SAMPLE_RATE) -> bytes | None:
     """`seconds` of mono 16-bit audio from SDL's first capture device, or None without one."""
+    if os.environ.get("SDL_AUDIODRIVER") == "dummy":
+        return None  # SDL's dummy driver offers a capture device that only hears silence
     try:
         import pygame
         import pygame._sdl2.audio as sdl_audio
 
-        pygame.mixer.pre_init(rate, -16, 1)
+        if not pygame.mixer.get_init():
+            pygame.mixer.init(rate, -16, 1)  # the audio subsystem lists devices once it is up
         names = sdl_audio.get_audio_device_names(True)
-    except (ImportError, RuntimeError, AttributeError, Exception):
+    except Exception:  # no sound card, no SDL audio driver, or no _sdl2 in this pygame
         return None
     if not names:
         return None
