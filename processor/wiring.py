@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import boto3
 from aiobotocore.config import AioConfig
@@ -27,19 +27,24 @@ T = TypeVar("T")
 CONCURRENCY_ENV = "TUMBLE_FANOUT_CONCURRENCY"
 
 
-def once(factory: Callable[[], T]) -> Callable[[], T]:
+class once(Generic[T]):
     """A thread-safe lazily built singleton: handlers may run on several threads locally."""
-    lock = threading.Lock()
-    box: list[T] = []
 
-    def get() -> T:
-        if not box:
-            with lock:
-                if not box:
-                    box.append(factory())
-        return box[0]
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._box: list[T] = []
 
-    return get
+    def __call__(self) -> T:
+        if not self._box:
+            with self._lock:
+                if not self._box:
+                    self._box.append(self._factory())
+        return self._box[0]
+
+    def built(self) -> T | None:
+        """The instance if it was built, without building it (for a clean shutdown)."""
+        return self._box[0] if self._box else None
 
 
 def _store() -> ConnectionStore:

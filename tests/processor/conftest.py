@@ -30,6 +30,18 @@ REGION = "us-east-1"
 SECRET = "processor-test-secret"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_warm_clients() -> Iterator[None]:
+    """Handlers called in this process keep their clients open while warm; close them at the
+    end as a process that stops would."""
+    yield
+    from processor import wiring
+
+    built = wiring.pipeline.built()
+    if built is not None:
+        built.close()
+
+
 @pytest.fixture(scope="module")
 def processor_service(aws_endpoint: str) -> Service:
     """serverless.yml at stage `test` bootstrapped once per module on a reset backend; the
