@@ -116,6 +116,17 @@ def _subscription_of(item: dict[str, Any]) -> Subscription:
     )
 
 
+def _connection_of(item: dict[str, Any]) -> Connection:
+    return Connection(
+        item["connection_id"]["S"],
+        item["domain_name"]["S"],
+        item["stage"]["S"],
+        item["role"]["S"],
+        item["subject"]["S"],
+        int(item["connected_at"]["N"]),
+    )
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -177,23 +188,19 @@ class ConnectionStore:
 
     def get_connection(self, connection_id: str) -> tuple[Connection, int] | None:
         """The connection and its subscription version, read consistently."""
+        item = self._connection_record(connection_id)
+        if item is None:
+            return None
+        return _connection_of(item), int(item.get("sub_version", {"N": "0"})["N"])
+
+    def _connection_record(self, connection_id: str) -> dict[str, Any] | None:
         response = self._db.get_item(
             TableName=self.table,
             Key={"connection_id": _s(connection_id), "item": _s(CONNECTION_ITEM)},
             ConsistentRead=True,
         )
-        item = response.get("Item")
-        if item is None:
-            return None
-        connection = Connection(
-            connection_id,
-            item["domain_name"]["S"],
-            item["stage"]["S"],
-            item["role"]["S"],
-            item["subject"]["S"],
-            int(item["connected_at"]["N"]),
-        )
-        return connection, int(item.get("sub_version", {"N": "0"})["N"])
+        item: dict[str, Any] | None = response.get("Item")
+        return item
 
     def delete_connection(self, connection_id: str) -> int:
         return self.delete_connections([connection_id])
@@ -243,19 +250,19 @@ class ConnectionStore:
         self, connection_id: str, subscriptions: Sequence[Subscription]
     ) -> None:
         """All of the new list or none of it: one transaction that also bumps the connection's
-        subscription version, so two concurrent replacements cannot interleave."""
+        subscription version, so two concurrent replacements cannot interleave. Only Put and
+        Delete actions, so the function needs no dynamodb:UpdateItem permission."""
         for _ in range(MAX_REPLACE_ATTEMPTS):
-            found = self.get_connection(connection_id)
-            if found is None:
+            record = self._connection_record(connection_id)
+            if record is None:
                 raise ConnectionNotFound(connection_id)
-            connection, version = found
-            if self._try_replace(connection, version, subscriptions):
+            if self._try_replace(record, subscriptions):
                 return
         raise StoreError(f"subscriptions of {connection_id} kept changing under us")
 
-    def _try_replace(
-        self, connection: Connection, version: int, subscriptions: Sequence[Subscription]
-    ) -> bool:
+    def _try_replace(self, record: dict[str, Any], subscriptions: Sequence[Subscription]) -> bool:
+        connection = _connection_of(record)
+        version = int(record.get("sub_version", {"N": "0"})["N"])
         expires_at = self._expires_at()
         puts = [
             _subscription_item(connection, position, sub, expires_at)
@@ -269,16 +276,11 @@ class ConnectionStore:
         ]
         actions: list[dict[str, Any]] = [
             {
-                "Update": {
+                "Put": {
                     "TableName": self.table,
-                    "Key": {
-                        "connection_id": _s(connection.connection_id),
-                        "item": _s(CONNECTION_ITEM),
-                    },
-                    "UpdateExpression": "SET sub_version = :new",
-                    "ConditionExpression": "attribute_exists(connection_id) AND "
-                    "(sub_version = :old OR attribute_not_exists(sub_version))",
-                    "ExpressionAttributeValues": {":new": _n(version + 1), ":old": _n(version)},
+                    "Item": {**record, "sub_version": _n(version + 1)},
+                    "ConditionExpression": "sub_version = :old",
+                    "ExpressionAttributeValues": {":old": _n(version)},
                 }
             },
             *({"Put": {"TableName": self.table, "Item": item}} for item in puts),

@@ -137,3 +137,14 @@ def test_unprocessed_items_are_retried(processor_env):
     stingy = Stingy()
     ConnectionStore(stingy, "t", sleep=lambda s: None).delete_connection("x")
     assert stingy.calls == 3
+
+
+def test_a_replacement_based_on_a_stale_read_changes_nothing(store):
+    """Two subscribes racing: the one that read the older version loses and re-reads."""
+    store.put_connection(conn("a="))
+    stale = store._connection_record("a=")
+    store.replace_subscriptions("a=", subs({"event_type": "DashClick"}))
+    assert store._try_replace(stale, subs({"event_type": "NESClick"})) is False
+    assert [s.event_type.value for s in store.subscriptions_of("a=")] == ["DashClick"]
+    store.replace_subscriptions("a=", subs({"event_type": "NESClick"}))  # re-reads: succeeds
+    assert [s.event_type.value for s in store.subscriptions_of("a=")] == ["NESClick"]
