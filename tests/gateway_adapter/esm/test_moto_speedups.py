@@ -45,6 +45,10 @@ def test_fast_get_records_answers_exactly_as_moto_does(kinesis, speedup):
 
 
 def test_fast_get_records_keeps_moto_errors(kinesis, speedup):
-    create_stream(kinesis)
-    with pytest.raises(kinesis.exceptions.ClientError):
-        kinesis.get_records(ShardIterator="bm90LWFuLWl0ZXJhdG9y")
+    shard = create_stream(kinesis)[0]
+    iterator = kinesis.get_shard_iterator(
+        StreamName=STREAM, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    kinesis.delete_stream(StreamName=STREAM)
+    with pytest.raises(kinesis.exceptions.ResourceNotFoundException):
+        kinesis.get_records(ShardIterator=iterator)
