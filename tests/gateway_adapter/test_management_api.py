@@ -20,7 +20,11 @@ from .test_websocket_api import connect, events_of, wait_for
 
 
 def connection_id(gateway: RunningGateway) -> str:
-    return events_of("CONNECT")[-1]["requestContext"]["connectionId"]
+    """The newest connection's id, once the gateway has registered it (the client sees its
+    101 a moment before that)."""
+    cid: str = events_of("CONNECT")[-1]["requestContext"]["connectionId"]
+    wait_for(lambda: cid in gateway.gateway.connections)
+    return cid
 
 
 def test_post_get_delete(probe: RunningGateway) -> None:
