@@ -43,8 +43,9 @@ log = logging.getLogger(__name__)
 
 # KCL's default failover time: a lease not renewed for 10 s may be taken by another worker.
 DEFAULT_LEASE_DURATION_S = 10.0
-# How long stop() waits for in-flight batches before cancelling them.
-DEFAULT_STOP_TIMEOUT_S = 30.0
+# stop() waits for in-flight batches this much longer than the longest function timeout (the
+# runtime ends an invocation at its timeout), then cancels them.
+STOP_GRACE_S = 1.0
 
 
 class EventSourceMappings:
@@ -60,7 +61,7 @@ class EventSourceMappings:
         owner_id: str | None = None,
         lease_table: str | None = None,
         lease_duration_s: float = DEFAULT_LEASE_DURATION_S,
-        stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S,
+        stop_timeout_s: float | None = None,
         iterator_lifetime_s: float = ITERATOR_LIFETIME_S,
     ) -> None:
         if poll_interval <= 0:
@@ -79,7 +80,10 @@ class EventSourceMappings:
         self.owner_id = owner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease_table = lease_table or f"{service.name}-{service.stage}-esm-leases"
         self.lease_duration_s = lease_duration_s
-        self.stop_timeout_s = stop_timeout_s
+        timeouts = [f.timeout_s for f in service.functions.values()] or [0.0]
+        self.stop_timeout_s = (
+            stop_timeout_s if stop_timeout_s is not None else max(timeouts) + STOP_GRACE_S
+        )
         self.iterator_lifetime_s = iterator_lifetime_s
         identity = role_arn(service.account_id, service.name, service.stage, service.region)
         self.mappings = [
