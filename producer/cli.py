@@ -48,7 +48,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=Path(DEFAULT_DEAD_LETTER),
         help=f"JSON lines of records Kinesis would not take (default {DEFAULT_DEAD_LETTER})",
     )
-    parser.add_argument("--flush-timeout", type=float, default=5.0, help="seconds, at exit")
+    # 3 s: inside the 5 s that `tumble local` grants its children after Ctrl-C.
+    parser.add_argument("--flush-timeout", type=float, default=3.0, help="seconds, at exit")
 
 
 def _build(args: argparse.Namespace, linger_s: float, key_mode: str) -> tuple[Shipper, Any, Any]:
