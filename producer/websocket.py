@@ -62,6 +62,7 @@ class WebSocketPath:
         self._wake = asyncio.Event()
         self._ws: Any = None
         self._closing = False
+        self._in_flight: list[str] = []
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.warnings = Warnings("websocket")
@@ -94,7 +95,9 @@ class WebSocketPath:
                 continue
             frames = [self.buffer.popleft() for _ in range(min(SEND_CHUNK, len(self.buffer)))]
             ws = self._ws
+            self._in_flight = frames
             count, error = await asyncio.to_thread(_send_all, ws, frames)
+            self._in_flight = []
             self.stats.sent += count
             if error is not None:
                 self.buffer.extendleft(reversed(frames[count:]))
@@ -153,8 +156,11 @@ class WebSocketPath:
         self._closing = True
         self._wake.set()
         await finish_within(self._task, timeout_s)
-        self.stats.dropped += len(self.buffer)
+        # A chunk cut off mid-send may be partly out; counting it as dropped errs on the side
+        # of reporting a loss that did not happen, never of hiding one.
+        self.stats.dropped += len(self.buffer) + len(self._in_flight)
         self.buffer.clear()
+        self._in_flight = []
         ws, self._ws = self._ws, None
         if ws is not None:
             await asyncio.to_thread(_close_quietly, ws)
