@@ -71,6 +71,14 @@ async def serve(args: argparse.Namespace, service: Service) -> int:
     gateway: Gateway | None = None
     esm: Any = None
     try:
+        # Triggers first: once the WebSocket API answers, a record put on the stream is
+        # already covered by a lease, so nothing sent right after start-up is missed.
+        if service.triggers and not args.no_triggers:
+            from .esm import EventSourceMappings
+
+            esm = EventSourceMappings(service, runtime.invoke, poll_interval=args.poll_interval)
+            await esm.start()
+            log.info("stream triggers running: %d", len(service.triggers))
         if not args.triggers_only:
             config = GatewayConfig(
                 stage=args.stage,
@@ -83,12 +91,6 @@ async def serve(args: argparse.Namespace, service: Service) -> int:
             )
             gateway = Gateway(service, runtime, config)
             await gateway.start()
-        if service.triggers and not args.no_triggers:
-            from .esm import EventSourceMappings
-
-            esm = EventSourceMappings(service, runtime.invoke, poll_interval=args.poll_interval)
-            await esm.start()
-            log.info("stream triggers running: %d", len(service.triggers))
         if gateway is not None:
             print(f"gateway ready: {gateway.url}", flush=True)
         else:

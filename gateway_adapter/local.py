@@ -73,6 +73,9 @@ class LocalStack:
     region: str = "us-east-1"
     simulate: int = 4
     rate: float = 10.0
+    poll_interval: float = 1.0
+    page: bool = True
+    gateway_log_level: str = "INFO"
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     backend: Backend | None = None
 
@@ -119,44 +122,31 @@ class LocalStack:
 
     def parts(self) -> list[Part]:
         gateway = f"http://{LOOPBACK}:{self.ports.gateway}"
+        gateway_args = ["--config", str(self.config), "--stage", STAGE, "--host", LOOPBACK]
+        gateway_args += ["--port", str(self.ports.gateway)]
+        gateway_args += ["--poll-interval", str(self.poll_interval)]
+        gateway_args += ["--log-level", self.gateway_log_level]
         parts = [
             Part(
                 "gateway",
                 "gateway_adapter",
-                [
-                    "--config",
-                    str(self.config),
-                    "--stage",
-                    STAGE,
-                    "--host",
-                    LOOPBACK,
-                    "--port",
-                    str(self.ports.gateway),
-                ],
+                gateway_args,
                 ready_url=f"{gateway}/{STAGE}/@connections/readiness-probe",
-            ),
-            Part(
-                "race page",
-                "spectator.page",
-                ["--host", LOOPBACK, "--port", str(self.ports.page), "--ws-url", self.ws_url],
-                ready_url=f"http://{LOOPBACK}:{self.ports.page}/",
-            ),
+            )
         ]
-        if self.simulate > 0:
+        if self.page:
+            page_args = ["--host", LOOPBACK, "--port", str(self.ports.page)]
             parts.append(
                 Part(
-                    "players",
-                    "producer",
-                    [
-                        "--simulate",
-                        str(self.simulate),
-                        "--rate",
-                        str(self.rate),
-                        "--ws-url",
-                        self.ws_url,
-                    ],
+                    "race page",
+                    "spectator.page",
+                    [*page_args, "--ws-url", self.ws_url],
+                    ready_url=f"http://{LOOPBACK}:{self.ports.page}/",
                 )
             )
+        if self.simulate > 0:
+            players = ["--simulate", str(self.simulate), "--rate", str(self.rate)]
+            parts.append(Part("players", "producer", [*players, "--ws-url", self.ws_url]))
         return parts
 
     def _start_backend(self, backend: Backend) -> str:
