@@ -44,7 +44,15 @@ def wait_for_http(url: str, timeout_s: float = 10.0) -> None:
 class EmbeddedAws:
     """moto's ThreadedMotoServer bound to loopback; a context manager."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, fast_get_records: bool = False
+    ) -> None:
+        if fast_get_records:
+            # moto's generic serializer makes GetRecords the stream trigger's bottleneck; the
+            # speed-up answers identically (tests/gateway_adapter/esm/test_moto_speedups.py).
+            from .esm import moto_speedups
+
+            moto_speedups.install()
         self.host = host
         self.port = port or free_port(host)
         self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
@@ -81,11 +89,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument(
+        "--plain-moto", action="store_true", help="serve GetRecords with moto's own serializer"
+    )
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with EmbeddedAws(args.host, args.port) as aws:
+    with EmbeddedAws(args.host, args.port, fast_get_records=not args.plain_moto) as aws:
         print(f"embedded AWS ready at {aws.endpoint_url}", flush=True)
         stop.wait()
 

@@ -1,0 +1,236 @@
+"""The race the talk demonstrated: the same presses over the WebSocket and through Kinesis.
+
+It brings up the local stack (embedded backend, gateway with the stream trigger) exactly as
+`tumble local` does, subscribes one spectator to NESClick, and sends each press on both paths
+at the same moment with the same EventId and SentAt. The WebSocket path is the baseline; the
+Kinesis path is reported beside it, with where its extra time goes:
+
+    SentAt ─► PutRecords acknowledged ─► wait for the next poll ─► GetRecords, Lambda, fan-out
+
+The wait is the event source mapping's cadence (Lambda polls each shard once a second while
+idle, so a record waits half a second on average), which is why Kinesis loses the race.
+The producer's batching linger (50 ms by default) is left out here: presses are put one by one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import websocket
+
+from gateway_adapter.embedded import free_port
+from gateway_adapter.local import LocalStack, Ports
+from messages import (
+    COLORS,
+    Event,
+    Source,
+    Subscription,
+    decode_spectator_frame,
+    encode_kinesis_data,
+    submit_envelope,
+)
+from messages.envelopes import subscribe_envelope
+from processor.tokens import Role, issue
+
+__all__ = ["main"]
+
+SERVERLESS_YML = Path(__file__).resolve().parent.parent / "serverless.yml"
+BUTTONS = ("UP", "DOWN", "A", "B")
+TOKEN_TTL_S = 3600
+
+
+@dataclass
+class Spectator:
+    """A websocket-client spectator that timestamps every frame as it arrives."""
+
+    url: str
+    arrivals: dict[tuple[str, str], float] = field(default_factory=dict)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def __post_init__(self) -> None:
+        self.socket = websocket.create_connection(self.url, timeout=10)
+        subscription = Subscription.from_dict({"event_type": "NESClick"})
+        self.socket.send(subscribe_envelope([subscription]))
+        answer = decode_spectator_frame(self.socket.recv())
+        if answer.get("status") != "subscribed":
+            raise RuntimeError(f"subscription refused: {answer}")
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                frame = self.socket.recv()
+            except (websocket.WebSocketException, OSError):
+                return
+            if not frame:  # the socket was closed under us
+                return
+            received = time.time() * 1000
+            decoded = decode_spectator_frame(frame)
+            with self.changed:
+                self.arrivals[(decoded["event_id"], decoded["source"])] = received
+                self.changed.notify_all()
+
+    def wait_for(self, count: int, timeout_s: float) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: len(self.arrivals) >= count, timeout_s)
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+@dataclass
+class Lap:
+    """One poll interval's race: per press, when it was sent, acknowledged and seen."""
+
+    poll_interval: float
+    sent: dict[str, float] = field(default_factory=dict)
+    put_acked: dict[str, float] = field(default_factory=dict)
+    arrivals: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def latencies(self, source: Source) -> list[float]:
+        return [
+            self.arrivals[(event_id, source.value)] - sent
+            for event_id, sent in self.sent.items()
+            if (event_id, source.value) in self.arrivals
+        ]
+
+    def after_ack(self) -> list[float]:
+        return [
+            self.arrivals[(event_id, Source.KINESIS.value)] - acked
+            for event_id, acked in self.put_acked.items()
+            if (event_id, Source.KINESIS.value) in self.arrivals
+        ]
+
+    def put_ack(self) -> list[float]:
+        return [acked - self.sent[event_id] for event_id, acked in self.put_acked.items()]
+
+
+@contextmanager
+def local_stack(poll_interval: float) -> Iterator[LocalStack]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TUMBLE_"))}
+    env["LOCALSTACK_HOST"] = f"127.0.0.1:{free_port()}"  # the embedded backend, on free ports
+    stack = LocalStack(
+        config=SERVERLESS_YML,
+        ports=Ports(aws=free_port(), gateway=free_port(), page=free_port()),
+        env=env,
+        simulate=0,
+        poll_interval=poll_interval,
+        page=False,
+        gateway_log_level="WARNING",
+    )
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def run_lap(stack: LocalStack, presses: int, rate: float) -> Lap:
+    lap = Lap(stack.poll_interval)
+    secret = stack.env["TUMBLE_TOKEN_SECRET"].encode()
+    expires = int(time.time()) + TOKEN_TTL_S
+    viewer = issue(secret, Role.VIEWER, "race-viewer", expires)
+    shipper_token = issue(secret, Role.SHIPPER, "race-shipper", expires)
+    spectator = Spectator(f"{stack.ws_url}?token={viewer}")
+    shipper = websocket.create_connection(f"{stack.ws_url}?token={shipper_token}", timeout=10)
+    kinesis = boto3.Session(
+        aws_access_key_id=stack.env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=stack.env["AWS_SECRET_ACCESS_KEY"],
+        region_name=stack.env["AWS_DEFAULT_REGION"],
+    ).client("kinesis", endpoint_url=stack.env["AWS_ENDPOINT_URL"])
+
+    def put(event: Event) -> None:
+        record = {"Data": encode_kinesis_data(event), "PartitionKey": event.message["color"]}
+        kinesis.put_records(StreamName="iot-events", Records=[record])
+        lap.put_acked[event.event_id] = time.time() * 1000
+
+    try:
+        with ThreadPoolExecutor(max_workers=4) as puts:
+            for number in range(presses):
+                message = {
+                    "color": COLORS[number % len(COLORS)],
+                    "button": BUTTONS[number % len(BUTTONS)],
+                    "source": Source.WEBSOCKET.value,
+                }
+                event = Event.create("NESClick", message)
+                lap.sent[event.event_id] = event.sent_at
+                puts.submit(put, event.with_source(Source.KINESIS))
+                shipper.send(submit_envelope(event))
+                time.sleep(1 / rate)
+        spectator.wait_for(2 * presses, timeout_s=stack.poll_interval * 3 + 10)
+        lap.arrivals = dict(spectator.arrivals)
+    finally:
+        spectator.close()
+        shipper.close()
+    return lap
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def row(label: str, values: Sequence[float], expected: int) -> str:
+    if not values:
+        return f"  {label:<34} no frames arrived"
+    stats = [statistics.mean(values), *(percentile(values, f) for f in (0.5, 0.95, 0.99))]
+    numbers = " ".join(f"{value:8.1f}" for value in stats)
+    return f"  {label:<34} {numbers}   {len(values)}/{expected}"
+
+
+def report(lap: Lap, presses: int) -> None:
+    websocket_path = lap.latencies(Source.WEBSOCKET)
+    kinesis_path = lap.latencies(Source.KINESIS)
+    print(f"\npoll interval {lap.poll_interval:.1f} s, {presses} presses (ms; received/sent)")
+    print(f"  {'':<34} {'mean':>8} {'p50':>8} {'p95':>8} {'p99':>8}")
+    print(row("websocket path (baseline)", websocket_path, presses))
+    print(row("kinesis path", kinesis_path, presses))
+    print(row("  of which PutRecords acknowledged", lap.put_ack(), presses))
+    print(row("  of which ack -> spectator", lap.after_ack(), presses))
+    if websocket_path and kinesis_path:
+        kinesis_p50, websocket_p50 = (
+            statistics.median(kinesis_path),
+            statistics.median(websocket_path),
+        )
+        slower = kinesis_p50 - websocket_p50
+        # After the ack, a record waits for the next poll, then travels GetRecords -> Lambda ->
+        # the same fan-out as the WebSocket path; subtracting that path leaves the wait.
+        waited = statistics.mean(lap.after_ack()) - statistics.mean(websocket_path)
+        print(
+            f"  kinesis is {slower:.0f} ms slower at the median "
+            f"({kinesis_p50 / max(websocket_p50, 0.1):.0f}x):"
+            f" a record waits about {waited:.0f} ms for the next poll (expected: half the "
+            f"{lap.poll_interval * 1000:.0f} ms poll interval, {lap.poll_interval * 500:.0f} ms)"
+        )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tumble bench race", description=__doc__)
+    parser.add_argument("--presses", type=int, default=200, help="presses per lap")
+    parser.add_argument("--rate", type=float, default=20.0, help="presses per second")
+    parser.add_argument("--poll-interval", type=float, nargs="+", default=[1.0, 0.2])
+    parser.add_argument("--quick", action="store_true", help="40 presses, one lap at 1.0 s")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.presses, args.poll_interval = 40, [1.0]
+    for poll_interval in args.poll_interval:
+        with local_stack(poll_interval) as stack:
+            lap = run_lap(stack, args.presses, args.rate)
+        report(lap, args.presses)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
