@@ -37,7 +37,7 @@ from .embedded import wait_for_http
 from .serverless_config import Options
 from .service import Service, load_service
 
-__all__ = ["LocalStack", "Part", "Ports", "main"]
+__all__ = ["LocalStack", "Part", "Ports", "main", "shared_environment"]
 
 STAGE = "local"
 LOOPBACK = "127.0.0.1"
@@ -110,6 +110,9 @@ class LocalStack:
         for change in bootstrap_resources(service, client):
             print(f"  {change}", flush=True)
         self._share_token_secret(service, client("ssm"))
+        # The producer and the page find the stream, bucket and table as a function would.
+        for name, value in shared_environment(service).items():
+            self.env.setdefault(name, value)
         for part in self.parts():
             self._start_part(part)
         print(
@@ -224,6 +227,20 @@ class LocalStack:
                     print(f"{name} exited with code {process.returncode}; stopping", flush=True)
                     return 1
         return 0
+
+
+def shared_environment(service: Service) -> dict[str, str]:
+    """The variables every function of the service sees alike (serverless.yml's
+    provider.environment, in effect)."""
+    functions = list(service.functions.values())
+    if not functions:
+        return {}
+    first = functions[0].environment
+    return {
+        name: value
+        for name, value in first.items()
+        if all(f.environment.get(name) == value for f in functions[1:])
+    }
 
 
 def _interrupt(*_: object) -> None:

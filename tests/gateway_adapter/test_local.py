@@ -142,3 +142,15 @@ def test_a_broken_serverless_yml_stops_start_up_naming_file_and_key(tmp_path, br
     assert f"tumble local: {broken}: " in process.stderr
     assert message in process.stderr
     assert "stopped" in process.stdout
+
+
+def test_children_see_the_environment_all_functions_share():
+    from gateway_adapter.local import shared_environment
+    from gateway_adapter.serverless_config import Options
+    from gateway_adapter.service import load_service
+
+    service = load_service(SERVERLESS_YML, Options(stage="local", account_id="123456789012"))
+    shared = shared_environment(service)
+    assert shared["STREAM_NAME"] == "iot-events"
+    assert shared["UPLOAD_BUCKET"] == "tumble-local-uploads-123456789012"
+    assert shared["CONNECTIONS_TABLE"] == "tumble-local-connections"
