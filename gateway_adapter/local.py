@@ -45,6 +45,10 @@ STOP_GRACE_S = 5.0
 TOKEN_PARAMETER_VARIABLE = "TUMBLE_TOKEN_SECRET_PARAMETER"  # noqa: S105 - a name, not a secret
 
 
+class ChildFailed(RuntimeError):
+    """A part of the stack exited while starting."""
+
+
 @dataclass(frozen=True, slots=True)
 class Ports:
     """The fixed local interface: AWS on 4566, the WebSocket API on 3001, the page on 8080."""
@@ -76,6 +80,7 @@ class LocalStack:
     poll_interval: float = 1.0
     page: bool = True
     gateway_log_level: str = "INFO"
+    log_dir: Path = field(default_factory=lambda: Path.cwd() / ".tumble" / "logs")
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     backend: Backend | None = None
 
@@ -121,6 +126,7 @@ class LocalStack:
             f"race page http://{LOOPBACK}:{self.ports.page}",
             flush=True,
         )
+        print(f"logs: {self.log_dir}/ (one file per part)", flush=True)
         print(f"ready in {time.monotonic() - started:.1f} s; Ctrl-C stops everything", flush=True)
 
     def parts(self) -> list[Part]:
@@ -191,13 +197,40 @@ class LocalStack:
     def _start_part(self, part: Part) -> None:
         self._spawn(part.name, [sys.executable, "-m", part.module, *part.args])
         if part.ready_url:
-            wait_for_http(part.ready_url, timeout_s=part.ready_timeout_s)
+            self._wait_ready(part.name, part.ready_url, part.ready_timeout_s)
         print(f"  {part.name}: running", flush=True)
 
+    def _wait_ready(self, name: str, url: str, timeout_s: float) -> None:
+        """Until `url` answers; a child that dies meanwhile fails at once, with its log."""
+        _, process = self.children[-1]
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                wait_for_http(url, timeout_s=0.5)
+                return
+            except TimeoutError:
+                if process.poll() is not None:
+                    log = self.log_path(name)
+                    raise ChildFailed(
+                        f"{name} exited with code {process.returncode}; the end of "
+                        f"{log}:\n{_tail(log)}"
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name.replace(' ', '-')}.log"
+
     def _spawn(self, name: str, argv: list[str]) -> None:
-        # A session of its own: the terminal's Ctrl-C reaches only us, and we stop the children
-        # in order (players flush before the gateway goes, the gateway before the backend).
-        process = subprocess.Popen(argv, env=self.env, start_new_session=True)
+        """Each child logs to a file of its own (the gateway writes a line per message), so the
+        terminal keeps to what the user needs; a child that dies has its log's tail shown.
+        A session of its own: the terminal's Ctrl-C reaches only us, and we stop the children
+        in order (players flush before the gateway goes, the gateway before the backend)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path(name).open("wb") as log:
+            process = subprocess.Popen(
+                argv, env=self.env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+            )
         self.children.append((name, process))
 
     def stop(self) -> None:
@@ -212,6 +245,9 @@ class LocalStack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        players = self.log_path("players")
+        if any(name == "players" for name, _ in self.children) and players.exists():
+            print(f"players' summary ({players}):\n{_tail(players, 6)}", flush=True)
         self.children.clear()
         if self.backend and self.backend.started_localstack:
             stop_localstack(self.env)
@@ -224,9 +260,21 @@ class LocalStack:
         while not stop.wait(0.5):
             for name, process in self.children:
                 if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}; stopping", flush=True)
+                    print(
+                        f"{name} exited with code {process.returncode}; stopping. "
+                        f"The end of {self.log_path(name)}:",
+                        flush=True,
+                    )
+                    print(_tail(self.log_path(name)), flush=True)
                     return 1
         return 0
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
 def shared_environment(service: Service) -> dict[str, str]:
@@ -269,7 +317,15 @@ def main(
         return stack.wait()
     except KeyboardInterrupt:
         return 130
-    except (BackendError, BotoCoreError, ClientError, OSError, TimeoutError, ValueError) as error:
+    except (
+        BackendError,
+        BotoCoreError,
+        ChildFailed,
+        ClientError,
+        OSError,
+        TimeoutError,
+        ValueError,
+    ) as error:
         print(f"tumble local: {error}", file=sys.stderr, flush=True)
         return 1
     finally:
