@@ -1,0 +1,156 @@
+"""Connection tokens: HMAC-SHA256 over role, subject and expiry, and where their secret lives.
+
+Pure functions so the authorizer's decision is tested without AWS; the secret is injected, and
+the SSM read is a callable the caller wires to its own client. The token is opaque to clients
+(only this module issues and reads it), so its compact inner keys are not wire field names."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = [
+    "LOCAL_SECRET_PARAMETER",
+    "MAX_SUBJECT_LENGTH",
+    "MAX_TOKEN_LENGTH",
+    "PARAMETER_ENV",
+    "SECRET_ENV",
+    "Claims",
+    "Role",
+    "SecretMissing",
+    "TokenError",
+    "issue",
+    "parse_ttl",
+    "resolve_secret",
+    "verify",
+]
+
+# The authorizer's identity source is a query parameter; a real token is ~150 characters, so
+# anything far longer is refused before any work is done on it.
+MAX_TOKEN_LENGTH = 1024
+MAX_SUBJECT_LENGTH = 128
+SECRET_ENV = "TUMBLE_TOKEN_SECRET"  # noqa: S105 - a variable name
+PARAMETER_ENV = "TUMBLE_TOKEN_SECRET_PARAMETER"
+# Where `tumble local` stores the secret on its backend.
+LOCAL_SECRET_PARAMETER = "/tumble/local/token-secret"  # noqa: S105 - a name, not a secret
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    SHIPPER = "shipper"
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    role: Role
+    subject: str
+    expires_at: int  # epoch seconds
+
+
+class TokenError(ValueError):
+    """Why a token was refused: missing, malformed, tampered or expired."""
+
+
+class SecretMissing(RuntimeError):
+    """Neither the variable nor the parameter gives a secret: a setup or deployment error."""
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(secret: bytes, body: str) -> str:
+    return _b64encode(hmac.new(secret, body.encode(), hashlib.sha256).digest())
+
+
+def issue(secret: bytes, role: Role | str, subject: str, expires_at: int) -> str:
+    """`<base64url(JSON claims)>.<base64url(HMAC-SHA256)>`."""
+    if not secret:
+        raise ValueError("the token secret must not be empty")
+    role = Role(role)
+    if not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+        raise ValueError(f"subject must have 1 to {MAX_SUBJECT_LENGTH} characters")
+    claims = {"r": role.value, "s": subject, "e": int(expires_at)}
+    body = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{body}.{_sign(secret, body)}"
+
+
+def verify(secret: bytes, token: object, now: float | None = None) -> Claims:
+    """The token's claims, or TokenError; the signature is checked before anything is read."""
+    if not secret:
+        raise TokenError("no token secret is configured")
+    if token is None or token == "":
+        raise TokenError("missing token")
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+        raise TokenError("malformed token")
+    body, signature = token.split(".")
+    if not hmac.compare_digest(_sign(secret, body), signature):
+        raise TokenError("bad signature")
+    try:
+        claims = json.loads(_b64decode(body))
+        role = Role(claims["r"])
+        subject = claims["s"]
+        expires_at = claims["e"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise TokenError("malformed claims") from exc
+    if not isinstance(subject, str) or isinstance(expires_at, bool):
+        raise TokenError("malformed claims")
+    if not isinstance(expires_at, int):
+        raise TokenError("malformed claims")
+    if expires_at <= (time.time() if now is None else now):
+        raise TokenError("expired token")
+    return Claims(role, subject, expires_at)
+
+
+_TTL = re.compile(r"^(\d+)([smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_ttl(text: str) -> int:
+    """`90`, `30s`, `15m`, `1h`, `2d` -> seconds."""
+    found = _TTL.match(text.strip())
+    if not found or int(found.group(1)) == 0:
+        raise ValueError(f"bad ttl {text!r}: use a positive number with s, m, h or d")
+    return int(found.group(1)) * _UNITS[found.group(2)]
+
+
+def resolve_secret(
+    environ: Mapping[str, str],
+    read_parameter: Callable[[str], str],
+    default_parameter: str | None = None,
+) -> bytes:
+    """`TUMBLE_TOKEN_SECRET` if set, else the SSM SecureString parameter named by
+    `TUMBLE_TOKEN_SECRET_PARAMETER` (or `default_parameter`), read through `read_parameter`.
+
+    The one rule for every process that signs or checks tokens; a Lambda passes no default (its
+    parameter is deployment configuration), local tools pass LOCAL_SECRET_PARAMETER."""
+    direct = environ.get(SECRET_ENV)
+    if direct:
+        return str(direct).encode()
+    name = environ.get(PARAMETER_ENV) or default_parameter
+    if not name:
+        raise SecretMissing(f"no token secret: set {SECRET_ENV} or {PARAMETER_ENV}")
+    try:
+        value = read_parameter(name)
+    except Exception as exc:  # the reader's own errors: no endpoint, parameter or credentials
+        fix = (
+            f"start `tumble local` (it stores one in SSM {name})"
+            if name == LOCAL_SECRET_PARAMETER
+            else f"make SSM parameter {name} readable"
+        )
+        raise SecretMissing(f"no token secret: set {SECRET_ENV}, or {fix}: {exc}") from exc
+    if not value:
+        raise SecretMissing(f"no token secret: SSM parameter {name} is empty")
+    return str(value).encode()
