@@ -40,7 +40,7 @@ from messages import (
     submit_envelope,
 )
 from messages.envelopes import subscribe_envelope
-from processor.tokens import Role, issue
+from messages.tokens import Role, issue
 
 __all__ = ["main"]
 

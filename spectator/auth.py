@@ -1,7 +1,8 @@
 """Viewer tokens for spectators, signed with the stack's secret.
 
-The secret comes from TUMBLE_TOKEN_SECRET, else from the SSM parameter `tumble local` wrote on
-its backend; the SSM client is made by the caller (only when the variable is missing)."""
+The secret comes from `messages.tokens.resolve_secret`: TUMBLE_TOKEN_SECRET, else the SSM
+parameter (by default the one `tumble local` wrote on its backend); the SSM client is made by
+the caller, and only when the variable is missing."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from processor.token_secret import PARAMETER_ENV, SECRET_ENV, SecretMissing, TokenSecret
-from processor.tokens import DEFAULT_LOCAL_ENDPOINT, LOCAL_SECRET_PARAMETER, Role, issue
+from messages import tokens
+from messages.tokens import LOCAL_SECRET_PARAMETER, Role, SecretMissing, issue
 
 __all__ = [
     "VIEWER_TTL_S",
@@ -24,6 +25,7 @@ __all__ = [
 # API Gateway closes a WebSocket after 2 hours anyway; a page asks for a new token on every
 # reconnect, so a token need not outlive one connection by much.
 VIEWER_TTL_S = 3 * 3600
+LOCAL_ENDPOINT = "http://127.0.0.1:4566"  # where `tumble local` serves AWS by default
 
 
 def local_ssm_client() -> Any:
@@ -34,7 +36,7 @@ def local_ssm_client() -> Any:
     return boto3.client(
         "ssm",
         config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2}),
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_LOCAL_ENDPOINT,
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or LOCAL_ENDPOINT,
         region_name=os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION")
         or "us-east-1",
@@ -46,18 +48,12 @@ def resolve_secret(
     ssm_factory: Callable[[], Any] = local_ssm_client,
 ) -> bytes:
     """The secret, or SecretMissing with what to do about it."""
-    if environ.get(SECRET_ENV):
-        return environ[SECRET_ENV].encode()
-    lookup = {PARAMETER_ENV: environ.get(PARAMETER_ENV) or LOCAL_SECRET_PARAMETER}
-    try:
-        return TokenSecret(ssm_factory(), lookup).get()
-    except SecretMissing:
-        raise
-    except Exception as exc:  # botocore's errors: no endpoint, no parameter, no credentials
-        raise SecretMissing(
-            f"no token secret: set {SECRET_ENV} or start `tumble local` "
-            f"(it stores one in SSM {lookup[PARAMETER_ENV]}): {exc}"
-        ) from exc
+
+    def read(name: str) -> str:
+        response = ssm_factory().get_parameter(Name=name, WithDecryption=True)
+        return str(response["Parameter"]["Value"])
+
+    return tokens.resolve_secret(environ, read, LOCAL_SECRET_PARAMETER)
 
 
 def viewer_token(secret: bytes, subject: str = "spectator", ttl_s: int = VIEWER_TTL_S) -> str:

@@ -28,7 +28,7 @@ from messages import (
     subscribe_envelope,
 )
 from messages.envelopes import FRAME_EVENT_ID, FRAME_SOURCE
-from processor.tokens import Role, issue
+from messages.tokens import Role, issue
 
 __all__ = ["SECRET", "Process", "Shipper", "start_gateway", "start_page", "stream_name"]
 

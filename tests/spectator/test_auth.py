@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from processor.tokens import LOCAL_SECRET_PARAMETER, Role, verify
+from messages.tokens import LOCAL_SECRET_PARAMETER, Role, verify
 from spectator.auth import SecretMissing, resolve_secret, viewer_token
 
 

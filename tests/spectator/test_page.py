@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from processor.tokens import Role, verify
+from messages.tokens import Role, verify
 from spectator.auth import SecretMissing
 from spectator.page import make_app
 
