@@ -86,7 +86,9 @@ def produce_main(argv: list[str]) -> int:
     )
     parser.add_argument("--replay", type=Path, default=None, help="resend a dead-letter file")
     parser.add_argument("--duration", type=float, default=None, help="stop after S seconds")
-    parser.add_argument("--stage", default="local", help="for the upload bucket's name")
+    parser.add_argument(
+        "--bucket", default=None, help="where recordings go (default: $UPLOAD_BUCKET)"
+    )
     _common(parser)
     args = parser.parse_args(argv)
     if args.simulate and not 1 <= args.simulate <= 4:
@@ -129,7 +131,7 @@ async def _produce(
             run_players(args.simulate, args.rate, args.seed, shipper.submit, stop)
         )
     else:
-        source = loop.create_task(_controllers(shipper, stop, session, endpoint, args.stage))
+        source = loop.create_task(_controllers(shipper, stop, session, endpoint, args.bucket))
     waiter = loop.create_task(stop.wait())
     await asyncio.wait({source, waiter}, return_when=asyncio.FIRST_COMPLETED)
     stop.set()
@@ -159,20 +161,15 @@ async def _replay(shipper: Shipper, spilled: list[Any], path: Path, dead_letter:
 
 
 async def _controllers(
-    shipper: Shipper, stop: asyncio.Event, session: Any, endpoint: Any, stage: str
+    shipper: Shipper, stop: asyncio.Event, session: Any, endpoint: Any, bucket: str | None
 ) -> None:
     from .controllers import run_controllers
     from .recording import Recorder, combination_hook
 
     s3 = session.client("s3", endpoint_url=endpoint)
-
-    def account_id() -> str:
-        sts = session.client("sts", endpoint_url=endpoint)
-        return str(sts.get_caller_identity()["Account"])
-
     try:
-        recorder: Recorder | None = Recorder(s3, upload_bucket(account_id, stage))
-    except Exception as error:  # no bucket name, no STS: play on without recording
+        recorder: Recorder | None = Recorder(s3, upload_bucket(bucket))
+    except ConfigProblem as error:  # no bucket name: play on without recording
         print(f"producer: recording disabled: {error}", file=sys.stderr, flush=True)
         recorder = None
     await run_controllers(shipper.submit, stop, combination_hook(recorder))

@@ -7,15 +7,14 @@ produce` works against `tumble local` / `make local` without any setup."""
 from __future__ import annotations
 
 import os
-import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
+
+from messages.tokens import LOCAL_SECRET_PARAMETER, Role, SecretMissing, issue, resolve_secret
 
 __all__ = [
     "DEFAULT_STREAM",
@@ -35,7 +34,6 @@ DEFAULT_STREAM = "iot-events"
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_REGION = "us-east-1"
 SHIPPER_TOKEN_TTL_S = 3600
-SERVERLESS_YML = Path(__file__).resolve().parent.parent / "serverless.yml"
 
 
 class ConfigProblem(RuntimeError):
@@ -78,24 +76,20 @@ def token_source(
     token: str | None, ssm: Callable[[], Any], environ: Mapping[str, str] | None = None
 ) -> Callable[[], str]:
     """A callable giving a valid shipper token: `--token` as it is, else one issued with the
-    secret from TUMBLE_TOKEN_SECRET or the local SSM parameter (re-issued as it nears expiry,
-    so reconnections hours later still get in)."""
+    secret of `messages.tokens.resolve_secret` (re-issued as it nears expiry, so reconnections
+    hours later still get in). `ssm` makes the SSM client, called only when it is needed."""
     if token:
         return lambda: token
     env = os.environ if environ is None else environ
-    from processor.tokens import LOCAL_SECRET_PARAMETER, Role, issue
 
-    secret = env.get("TUMBLE_TOKEN_SECRET")
-    if not secret:
-        try:
-            response = ssm().get_parameter(Name=LOCAL_SECRET_PARAMETER, WithDecryption=True)
-            secret = response["Parameter"]["Value"]
-        except Exception as error:
-            raise ConfigProblem(
-                "no shipper token: pass --token, set TUMBLE_TOKEN_SECRET, or start `tumble "
-                f"local` (it stores the secret in SSM {LOCAL_SECRET_PARAMETER}): {error}"
-            ) from error
-    key = str(secret).encode()
+    def read(name: str) -> str:
+        response = ssm().get_parameter(Name=name, WithDecryption=True)
+        return str(response["Parameter"]["Value"])
+
+    try:
+        key = resolve_secret(env, read, LOCAL_SECRET_PARAMETER)
+    except SecretMissing as error:
+        raise ConfigProblem(f"no shipper token: pass --token; {error}") from error
     issued: list[tuple[str, float]] = []
 
     def current() -> str:
@@ -109,38 +103,11 @@ def token_source(
     return current
 
 
-_VARIABLE = re.compile(r"\$\{([^}]+)\}")
-
-
-def upload_bucket(
-    account_id: Callable[[], str],
-    stage: str = "local",
-    environ: Mapping[str, str] | None = None,
-    config: Path = SERVERLESS_YML,
-) -> str:
-    """UPLOAD_BUCKET, else `custom.uploadBucket` of serverless.yml for `stage`. Only the three
-    variables that name uses are resolved; anything else is reported, not guessed."""
+def upload_bucket(option: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """`--bucket`, else UPLOAD_BUCKET: the name serverless.yml gives its functions, which
+    `tumble local` exports to its children; the producer does not read serverless.yml itself."""
     env = os.environ if environ is None else environ
-    if env.get("UPLOAD_BUCKET"):
-        return env["UPLOAD_BUCKET"]
-    try:
-        document = yaml.safe_load(config.read_text(encoding="utf-8"))
-        template = str(document["custom"]["uploadBucket"])
-        service = str(document["service"])
-    except (OSError, KeyError, TypeError, yaml.YAMLError) as error:
-        raise ConfigProblem(f"no UPLOAD_BUCKET and no custom.uploadBucket in {config}") from error
-    values = {
-        "self:service": lambda: service,
-        "sls:stage": lambda: stage,
-        "aws:accountId": account_id,
-    }
-
-    def resolve(found: re.Match[str]) -> str:
-        name = found.group(1).strip()
-        if name not in values:
-            raise ConfigProblem(
-                f"{config}: custom.uploadBucket uses ${{{name}}}; set UPLOAD_BUCKET"
-            )
-        return values[name]()
-
-    return _VARIABLE.sub(resolve, template)
+    bucket = option or env.get("UPLOAD_BUCKET")
+    if not bucket:
+        raise ConfigProblem("no upload bucket: pass --bucket or set UPLOAD_BUCKET")
+    return bucket

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from messages import decode_event
-from processor.tokens import Role, verify
+from messages.tokens import Role, verify
 from producer.cli import emit_main, parse_fields, produce_main
 
 from .conftest import RecordingServer, read_stream

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from processor.tokens import Role, verify
+from messages.tokens import Role, verify
 from producer.config import (
     LOCAL_ENDPOINT,
     ConfigProblem,
@@ -64,15 +64,16 @@ def test_the_secret_comes_from_the_local_ssm_parameter(aws_client: Any):
 
 
 def test_no_secret_anywhere_is_a_clear_problem(aws_client: Any):
-    with pytest.raises(ConfigProblem, match="TUMBLE_TOKEN_SECRET"):
+    with pytest.raises(ConfigProblem, match=r"--token.*TUMBLE_TOKEN_SECRET.*tumble local"):
         token_source(None, lambda: aws_client("ssm"), {})
 
 
-def test_upload_bucket(tmp_path: Path):
-    assert upload_bucket(lambda: "1", environ={"UPLOAD_BUCKET": "b"}) == "b"
-    odd = tmp_path / "serverless.yml"
-    odd.write_text("service: x\ncustom:\n  uploadBucket: ${self:service}-${opt:region}\n")
-    with pytest.raises(ConfigProblem, match="opt:region"):
-        upload_bucket(lambda: "1", environ={}, config=odd)
-    with pytest.raises(ConfigProblem, match=r"custom\.uploadBucket"):
-        upload_bucket(lambda: "1", environ={}, config=tmp_path / "missing.yml")
+def test_upload_bucket_precedence():
+    assert upload_bucket("opt", {"UPLOAD_BUCKET": "env"}) == "opt"
+    assert upload_bucket(None, {"UPLOAD_BUCKET": "env"}) == "env"
+
+
+@pytest.mark.parametrize("environ", [{}, {"UPLOAD_BUCKET": ""}])
+def test_no_upload_bucket_names_both_sources(environ: dict[str, str]):
+    with pytest.raises(ConfigProblem, match=r"--bucket.*UPLOAD_BUCKET"):
+        upload_bucket(None, environ)

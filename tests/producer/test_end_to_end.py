@@ -18,7 +18,7 @@ import websocket
 from gateway_adapter.embedded import free_port, wait_for_http
 from gateway_adapter.service import Service
 from messages import Event, EventType, Source, Subscription, subscribe_envelope
-from processor.tokens import Role, issue
+from messages.tokens import Role, issue
 from producer.config import token_source, with_token
 from producer.kinesis import KinesisPath
 from producer.shipper import Shipper

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from gateway_adapter.service import Service
 from producer.config import upload_bucket
 from producer.recording import (
     RECORDING_KEY,
@@ -46,11 +47,13 @@ def test_odd_sample_bytes_are_refused():
         write_wav(io.BytesIO(), b"\x00\x01\x02")
 
 
-def test_the_recording_reaches_the_upload_bucket(aws_client: Any):
+def test_the_recording_reaches_the_upload_bucket(aws_client: Any, tumble_service: Service):
+    """UPLOAD_BUCKET as serverless.yml gives it to the functions (and `tumble local` to its
+    children) names the bucket the stack created."""
     s3 = aws_client("s3")
-    bucket = upload_bucket(lambda: "123456789012", "test", environ={})
-    assert bucket == "tumble-test-uploads-123456789012"
-    s3.create_bucket(Bucket=bucket)
+    environment = tumble_service.functions["send_iot_message"].environment
+    bucket = upload_bucket(None, environment)
+    assert bucket.startswith("tumble-test-uploads-")
     captured: list[float] = []
 
     def microphone(seconds: float) -> bytes:
