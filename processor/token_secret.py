@@ -1,26 +1,24 @@
-"""The token secret: `TUMBLE_TOKEN_SECRET` if set, else the SSM SecureString parameter named
-by `TUMBLE_TOKEN_SECRET_PARAMETER`, read once and kept while the function is warm."""
+"""The token secret of a Lambda function, resolved by `messages.tokens.resolve_secret` (the
+variable, else the SSM parameter its deployment names) once, and kept while the function is
+warm."""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["PARAMETER_ENV", "SECRET_ENV", "SecretMissing", "TokenSecret"]
+from messages.tokens import resolve_secret
 
-SECRET_ENV = "TUMBLE_TOKEN_SECRET"  # noqa: S105 - a variable name
-PARAMETER_ENV = "TUMBLE_TOKEN_SECRET_PARAMETER"
-
-
-class SecretMissing(RuntimeError):
-    """Neither the variable nor the parameter gives a secret: a deployment error."""
+__all__ = ["TokenSecret"]
 
 
 class TokenSecret:
-    """Lazily resolved; `ssm` is a boto3 SSM client (injected, created by the handler module)."""
+    """Lazily resolved; `ssm` is a boto3 SSM client (injected, created by the handler module).
+    A failed resolution is not kept, so the next invocation tries again."""
 
-    def __init__(self, ssm: Any, environ: Any = os.environ) -> None:
+    def __init__(self, ssm: Any, environ: Mapping[str, str] = os.environ) -> None:
         self._ssm = ssm
         self._environ = environ
         self._value: bytes | None = None
@@ -30,18 +28,9 @@ class TokenSecret:
         if self._value is None:
             with self._lock:
                 if self._value is None:
-                    self._value = self._resolve()
+                    self._value = resolve_secret(self._environ, self._read)
         return self._value
 
-    def _resolve(self) -> bytes:
-        direct = self._environ.get(SECRET_ENV)
-        if direct:
-            return str(direct).encode()
-        name = self._environ.get(PARAMETER_ENV)
-        if not name:
-            raise SecretMissing(f"set {SECRET_ENV} or {PARAMETER_ENV}")
+    def _read(self, name: str) -> str:
         response = self._ssm.get_parameter(Name=name, WithDecryption=True)
-        value = response["Parameter"]["Value"]
-        if not value:
-            raise SecretMissing(f"SSM parameter {name} is empty")
-        return str(value).encode()
+        return str(response["Parameter"]["Value"])

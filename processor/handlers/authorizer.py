@@ -8,9 +8,10 @@ from typing import Any
 
 import boto3
 
+from messages.tokens import TokenError, verify
+
 from ..logs import Invocation
 from ..token_secret import TokenSecret
-from ..tokens import TokenError, verify
 from ..wiring import once
 
 __all__ = ["TOKEN_PARAMETER", "handle", "policy"]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from messages.tokens import Role
+
 from ..logs import Invocation
 from ..store import Connection
-from ..tokens import Role
 from ..wiring import store
 from . import request_context
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from messages import Source, ValidationError, decode_submit, error_frame
+from messages.tokens import Role
 
 from ..logs import Invocation
 from ..pipeline import remaining_s
-from ..tokens import Role
 from ..wiring import pipeline
 from . import body_of, request_context
 

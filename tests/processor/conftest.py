@@ -21,8 +21,8 @@ from gateway_adapter.bootstrap import bootstrap_resources
 from gateway_adapter.embedded import free_port, wait_for_http
 from gateway_adapter.serverless_config import Options
 from gateway_adapter.service import Service, load_service
+from messages.tokens import issue
 from processor.store import ConnectionStore
-from processor.tokens import issue
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVERLESS_YML = ROOT / "serverless.yml"

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from processor.token_secret import SecretMissing, TokenSecret
+from messages.tokens import SecretMissing
+from processor.token_secret import TokenSecret
 
 
 def test_the_variable_wins_and_ssm_is_not_asked(aws_client):
@@ -28,5 +29,24 @@ def test_nothing_configured_is_a_clear_error(aws_client):
 
 def test_a_missing_parameter_raises(aws_client):
     ssm = aws_client("ssm")
-    with pytest.raises(ssm.exceptions.ParameterNotFound):
+    with pytest.raises(SecretMissing, match="/nope") as raised:
         TokenSecret(ssm, {"TUMBLE_TOKEN_SECRET_PARAMETER": "/nope"}).get()
+    assert isinstance(raised.value.__cause__, ssm.exceptions.ParameterNotFound)
+
+
+def test_a_failure_is_not_kept_so_a_later_call_can_succeed(aws_client):
+    ssm = aws_client("ssm")
+    secret = TokenSecret(ssm, {"TUMBLE_TOKEN_SECRET_PARAMETER": "/tumble/test/later"})
+    with pytest.raises(SecretMissing):
+        secret.get()
+    ssm.put_parameter(Name="/tumble/test/later", Value="now", Type="SecureString")
+    assert secret.get() == b"now"
+
+
+def test_the_lambda_has_no_default_parameter(aws_client):
+    ssm = aws_client("ssm")
+    ssm.put_parameter(
+        Name="/tumble/local/token-secret", Value="local", Type="SecureString", Overwrite=True
+    )
+    with pytest.raises(SecretMissing, match="TUMBLE_TOKEN_SECRET_PARAMETER"):
+        TokenSecret(ssm, {}).get()
