@@ -3,7 +3,6 @@ port, reached over HTTP like any AWS endpoint) and Tumble's resources bootstrapp
 
 from __future__ import annotations
 
-import os
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,17 +31,10 @@ TEST_ENV = {
 def aws_endpoint() -> Iterator[str]:
     """The embedded backend, and the standard AWS variables pointing at it for everything in
     this process (handlers find their endpoints exactly as they would in Lambda)."""
-    saved = {name: os.environ.get(name) for name in [*TEST_ENV, "AWS_ENDPOINT_URL"]}
-    with EmbeddedAws("127.0.0.1") as aws:
-        os.environ.update({**TEST_ENV, "AWS_ENDPOINT_URL": aws.endpoint_url})
-        try:
-            yield aws.endpoint_url
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+    with EmbeddedAws("127.0.0.1") as aws, pytest.MonkeyPatch.context() as scoped:
+        for name, value in {**TEST_ENV, "AWS_ENDPOINT_URL": aws.endpoint_url}.items():
+            scoped.setenv(name, value)
+        yield aws.endpoint_url
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ ordinary blocking clients (websocket-client, boto3)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -79,16 +77,12 @@ CREDENTIALS_CONFIG = {"access_key": "test", "secret_key": "test"}
 @pytest.fixture(scope="session", autouse=True)
 def _handler_credentials() -> Iterator[None]:
     """Handlers build their own boto3 clients from the environment, as in Lambda."""
-    saved = {name: os.environ.get(name) for name in [*CREDENTIALS, "AWS_DEFAULT_REGION"]}
-    os.environ.update({**CREDENTIALS, "AWS_DEFAULT_REGION": REGION})
-    os.environ.pop("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", None)
-    sys.path.insert(0, str(FIXTURES))
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    with pytest.MonkeyPatch.context() as scoped:
+        for name, value in {**CREDENTIALS, "AWS_DEFAULT_REGION": REGION}.items():
+            scoped.setenv(name, value)
+        scoped.delenv("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", raising=False)
+        scoped.syspath_prepend(str(FIXTURES))
+        yield
 
 
 @pytest.fixture

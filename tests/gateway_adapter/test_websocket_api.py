@@ -12,42 +12,8 @@ from typing import Any
 import pytest
 import websocket
 
+from .clients import ID, connect, events_of, handshake_status, wait_for
 from .conftest import PROBE_YML, RunningGateway
-
-ID = re.compile(r"^[A-Za-z0-9_-]{15}=$")
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError("condition not met in time")
-
-
-def events_of(kind: str) -> list[dict[str, Any]]:
-    import probe_handlers
-
-    return [
-        e
-        for e in probe_handlers.EVENTS
-        if e.get("type") != "REQUEST" and e["requestContext"]["eventType"] == kind
-    ]
-
-
-def connect(
-    gateway: RunningGateway, query: str = "token=allow", **kwargs: Any
-) -> websocket.WebSocket:
-    return websocket.create_connection(f"{gateway.url}?{query}", timeout=5, **kwargs)
-
-
-def handshake_status(gateway: RunningGateway, query: str) -> int:
-    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-        websocket.create_connection(f"{gateway.url}?{query}", timeout=5)
-    return refused.value.status_code
-
 
 # 1. route selection -------------------------------------------------------------------------
 
@@ -283,86 +249,6 @@ def test_return_value_reaches_client_only_with_route_response(probe: RunningGate
     ws.send(json.dumps({"action": "asyncecho", "text": "second"}))
     assert ws.recv() == "second"  # the silent route's body never came
     ws.close()
-
-
-# 12. limits ---------------------------------------------------------------------------------
-
-
-def test_frame_over_32_kb_closes_with_1009(probe: RunningGateway) -> None:
-    ws = connect(probe)
-    ws.send("x" * (32 * 1024 + 1))
-    opcode, data = ws.recv_data(control_frame=True)
-    assert opcode == websocket.ABNF.OPCODE_CLOSE
-    assert int.from_bytes(data[:2], "big") == 1009
-    event = wait_for(lambda: events_of("DISCONNECT"))[-1]
-    assert event["requestContext"]["disconnectStatusCode"] == 1009
-
-
-def send_fragmented(ws: websocket.WebSocket, text: str, size: int = 32 * 1024) -> None:
-    chunks = [text[i : i + size] for i in range(0, len(text), size)]
-    for index, chunk in enumerate(chunks):
-        opcode = websocket.ABNF.OPCODE_TEXT if index == 0 else websocket.ABNF.OPCODE_CONT
-        ws.send_frame(websocket.ABNF.create_frame(chunk, opcode, fin=index == len(chunks) - 1))
-
-
-def test_message_of_128_kb_in_32_kb_frames_passes_and_larger_closes(
-    probe: RunningGateway,
-) -> None:
-    ws = connect(probe)
-    prefix = '{"action": "echo", "pad": "'
-    body = prefix + "y" * (128 * 1024 - len(prefix) - 2) + '"}'
-    assert len(body) == 128 * 1024
-    send_fragmented(ws, body)
-    assert ws.recv() == body
-    send_fragmented(ws, body + " ")
-    opcode, data = ws.recv_data(control_frame=True)
-    assert opcode == websocket.ABNF.OPCODE_CLOSE
-    assert int.from_bytes(data[:2], "big") == 1009
-
-
-def test_idle_timeout_and_lifetime_close_with_1001(
-    start_gateway: Callable[..., RunningGateway],
-) -> None:
-    import probe_handlers
-
-    probe_handlers.EVENTS.clear()
-    idle = start_gateway(PROBE_YML, idle_timeout_s=0.5)
-    ws = connect(idle)
-    opened = time.monotonic()
-    for _ in range(3):  # activity keeps it open past the timeout
-        time.sleep(0.25)
-        ws.send(json.dumps({"action": "silent"}))
-    opcode, data = ws.recv_data(control_frame=True)
-    assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(data[:2], "big") == 1001
-    assert time.monotonic() - opened > 0.7  # the messages kept it open past the timeout
-    event = wait_for(lambda: events_of("DISCONNECT"))[-1]
-    assert event["requestContext"]["disconnectStatusCode"] == 1001
-    assert event["requestContext"]["disconnectReason"] == "Going away"
-    lifetime = start_gateway(PROBE_YML, max_lifetime_s=0.5)
-    started = time.monotonic()
-    ws = connect(lifetime)
-    while True:
-        ws.send(json.dumps({"action": "silent"}))
-        try:
-            opcode, data = ws.recv_data(control_frame=True)
-            break
-        except websocket.WebSocketTimeoutException:
-            continue
-    assert int.from_bytes(data[:2], "big") == 1001
-    assert 0.4 < time.monotonic() - started < 3
-
-
-def test_connect_rate_limit(start_gateway: Callable[..., RunningGateway]) -> None:
-    gateway = start_gateway(PROBE_YML, connect_rate=1)
-    statuses = []
-    for _ in range(3):  # within one second: at most one per second window gets through
-        try:
-            connect(gateway).close()
-            statuses.append(101)
-        except websocket.WebSocketBadStatusException as refused:
-            statuses.append(refused.status_code)
-    assert statuses[0] == 101
-    assert 429 in statuses
 
 
 # 13. domainName and stage -------------------------------------------------------------------
