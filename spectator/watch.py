@@ -22,7 +22,7 @@ from .auth import SecretMissing, resolve_secret, viewer_token
 from .watch_model import WatchState, build_subscriptions, describe_error, frame_json
 from .watch_view import render
 
-__all__ = ["EXIT_CONNECTION", "EXIT_OK", "EXIT_USAGE", "main", "watch"]
+__all__ = ["EXIT_CONNECTION", "EXIT_OK", "EXIT_USAGE", "KEEPALIVE_S", "main", "watch"]
 
 EXIT_OK = 0
 EXIT_CONNECTION = 1
@@ -30,6 +30,9 @@ EXIT_USAGE = 2
 DEFAULT_URL = "ws://127.0.0.1:3001/local"
 # How long the gateway may take to confirm a subscription before we call it lost.
 SUBSCRIBE_TIMEOUT_S = 10.0
+# API Gateway closes a connection that carries no message for 10 minutes (pings do not count);
+# a quiet watch re-sends its subscription (idempotent) well before that.
+KEEPALIVE_S = 300.0
 
 
 class WatchEnded(Exception):
@@ -79,6 +82,7 @@ async def watch(
     on_event: Callable[[WatchState], None],
     state: WatchState,
     count: int | None = None,
+    keepalive_s: float = KEEPALIVE_S,
 ) -> None:
     """Connect, subscribe, and feed frames to `state` until `count` events, Ctrl-C, or a
     failure (WatchEnded)."""
@@ -94,11 +98,17 @@ async def watch(
         except (aiohttp.ClientError, OSError) as exc:
             raise WatchEnded(f"could not connect to {url}: {exc}", EXIT_CONNECTION) from exc
         async with ws:
-            await ws.send_str(subscribe_envelope(subscriptions))
+            envelope = subscribe_envelope(subscriptions)
+            await ws.send_str(envelope)
             await _confirm(ws, state, url)
             on_event(state)
             seen = 0
-            async for message in ws:
+            while True:
+                try:
+                    message = await ws.receive(timeout=keepalive_s)
+                except TimeoutError:
+                    await ws.send_str(envelope)
+                    continue
                 if message.type != aiohttp.WSMsgType.TEXT:
                     break
                 received = state.receive(message.data, _now_ms())

@@ -76,7 +76,7 @@ def stack_env() -> dict[str, str]:
     return {**os.environ, "TUMBLE_TOKEN_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
 
 
-def start_gateway(logs: Path, port: int | None = None) -> tuple[Process, str]:
+def start_gateway(logs: Path, port: int | None = None, *extra: str) -> tuple[Process, str]:
     """`python -m gateway_adapter` at stage `test`; returns it and its ws:// URL."""
     port = port or free_port("127.0.0.1")
     argv = [
@@ -95,6 +95,7 @@ def start_gateway(logs: Path, port: int | None = None) -> tuple[Process, str]:
         "WARNING",
         "--poll-interval",
         "0.2",
+        *extra,
     ]
     process = Process(argv, logs / f"gateway-{time.monotonic_ns()}.log", stack_env())
     try:

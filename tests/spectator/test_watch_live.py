@@ -3,6 +3,7 @@ filter selects, projected to the fields it asked for, from both paths."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -10,10 +11,13 @@ from collections import Counter
 
 import pytest
 
-from messages import Event, Source
+from messages import Event, Source, Subscription
+from spectator.auth import viewer_token
+from spectator.watch import WatchEnded, watch
+from spectator.watch_model import WatchState
 
 from .conftest import RunningGateway
-from .stack import ROOT, stack_env
+from .stack import ROOT, SECRET, stack_env, start_gateway
 
 pytestmark = pytest.mark.slow
 
@@ -63,3 +67,24 @@ def test_watch_receives_exactly_the_filtered_projected_events(gateway: RunningGa
     received = Counter((f["event_id"], f["source"], json.dumps(f["payload"])) for f in frames)
     assert received == expected
     assert all(f["message_type"] == "NESClick" for f in frames)
+
+
+def test_a_quiet_watch_outlives_the_idle_timeout(tumble_service, tmp_path) -> None:
+    """API Gateway drops a connection with no message for its idle timeout; the watch keeps its
+    own alive by re-subscribing, so a quiet game does not end it."""
+    process, url = start_gateway(tmp_path, None, "--idle-timeout", "1")
+    subscriptions = [Subscription.from_dict({"event_type": "NESClick"})]
+
+    async def quiet_watch(keepalive_s: float) -> None:
+        token = viewer_token(SECRET.encode())
+        await asyncio.wait_for(
+            watch(url, token, subscriptions, lambda _: None, WatchState(), None, keepalive_s), 2.5
+        )
+
+    try:
+        with pytest.raises(TimeoutError):  # still watching after 2.5 idle-timeouts' worth
+            asyncio.run(quiet_watch(keepalive_s=0.3))
+        with pytest.raises(WatchEnded, match="close code 1001"):  # the control: no keepalive
+            asyncio.run(quiet_watch(keepalive_s=30))
+    finally:
+        process.stop()
