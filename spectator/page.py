@@ -1,6 +1,8 @@
 """`python -m spectator.page`: serves the built race page and, at /config.json, the gateway URL
 with a fresh viewer token (the page fetches it on every connect, so tokens never go stale in a
-long-open tab)."""
+long-open tab) and where the players' pictures come from: `imageBase` is `/uploads/` when a
+local backend holds the upload bucket (relayed by spectator.uploads), else null and the page
+links to the public S3 URL as the original did."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from .auth import SecretMissing, resolve_secret, viewer_token
+from .uploads import IMAGE_BASE, UploadSource, add_upload_routes, local_upload_source
 
 __all__ = ["DEFAULT_DIST", "main", "make_app"]
 
@@ -20,16 +23,24 @@ DEFAULT_DIST = Path(__file__).resolve().parent / "web" / "dist"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def make_app(ws_url: str, dist: Path, secret: Callable[[], bytes]) -> web.Application:
+def make_app(
+    ws_url: str,
+    dist: Path,
+    secret: Callable[[], bytes],
+    uploads: UploadSource | None = None,
+) -> web.Application:
     """`secret` is resolved per request, so the page server can start before the stack has
-    stored its secret and a missing one is a clear 503, not a crash."""
+    stored its secret and a missing one is a clear 503, not a crash. With `uploads`, the
+    upload bucket is relayed at /uploads/ and the page told to look there."""
+    image_base = IMAGE_BASE if uploads is not None else None
 
     async def config(_: web.Request) -> web.Response:
         try:
             token = viewer_token(await asyncio.to_thread(secret), subject="race-page")
         except SecretMissing as exc:
             return web.json_response({"error": str(exc)}, status=503, headers=NO_STORE)
-        return web.json_response({"wsUrl": ws_url, "token": token}, headers=NO_STORE)
+        body = {"wsUrl": ws_url, "token": token, "imageBase": image_base}
+        return web.json_response(body, headers=NO_STORE)
 
     async def index(_: web.Request) -> web.StreamResponse:
         page = dist / "index.html"
@@ -43,6 +54,8 @@ def make_app(ws_url: str, dist: Path, secret: Callable[[], bytes]) -> web.Applic
     app = web.Application()
     app.router.add_get("/config.json", config)
     app.router.add_get("/", index)
+    if uploads is not None:
+        add_upload_routes(app, uploads)
     if dist.is_dir():
         app.router.add_static("/", dist, follow_symlinks=False)
     return app
@@ -69,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.dist / "index.html").is_file():
         print(f"spectator.page: {args.dist} has no index.html; run `make web`", file=sys.stderr)
-    app = make_app(args.ws_url, args.dist, _cached(resolve_secret))
+    uploads = local_upload_source()
+    if uploads is not None and not uploads.bucket:
+        print("spectator.page: UPLOAD_BUCKET is not set; no pictures will show", file=sys.stderr)
+    app = make_app(args.ws_url, args.dist, _cached(resolve_secret), uploads)
     print(f"race page: http://{args.host}:{args.port}/ (gateway {args.ws_url})", flush=True)
     web.run_app(app, host=args.host, port=args.port, print=None, handle_signals=True)
     return 0

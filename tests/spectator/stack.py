@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -30,7 +32,16 @@ from messages import (
 from messages.envelopes import FRAME_EVENT_ID, FRAME_SOURCE
 from messages.tokens import Role, issue
 
-__all__ = ["SECRET", "Process", "Shipper", "start_gateway", "start_page", "stream_name"]
+__all__ = [
+    "SECRET",
+    "Process",
+    "Shipper",
+    "http_get",
+    "start_gateway",
+    "start_page",
+    "stream_name",
+    "upload_bucket",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "spectator-test-secret"
@@ -108,7 +119,8 @@ def start_gateway(logs: Path, port: int | None = None, *extra: str) -> tuple[Pro
     return process, f"ws://127.0.0.1:{port}/{STAGE}"
 
 
-def start_page(logs: Path, ws_url: str) -> tuple[Process, str]:
+def start_page(logs: Path, ws_url: str, bucket: str = "") -> tuple[Process, str]:
+    """`python -m spectator.page`; with `bucket`, it relays that upload bucket at /uploads/."""
     port = free_port("127.0.0.1")
     argv = [
         sys.executable,
@@ -121,7 +133,10 @@ def start_page(logs: Path, ws_url: str) -> tuple[Process, str]:
         "--ws-url",
         ws_url,
     ]
-    process = Process(argv, logs / "page.log", stack_env())
+    env = stack_env()
+    if bucket:
+        env["UPLOAD_BUCKET"] = bucket
+    process = Process(argv, logs / "page.log", env)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_for_http(url, 20)
@@ -131,11 +146,28 @@ def start_page(logs: Path, ws_url: str) -> tuple[Process, str]:
     return process, url
 
 
+def http_get(url: str, timeout_s: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body, for error statuses too."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
 def stream_name(service: Service) -> str:
     return next(
         f.environment["STREAM_NAME"]
         for f in service.functions.values()
         if "STREAM_NAME" in f.environment
+    )
+
+
+def upload_bucket(service: Service) -> str:
+    return next(
+        f.environment["UPLOAD_BUCKET"]
+        for f in service.functions.values()
+        if "UPLOAD_BUCKET" in f.environment
     )
 
 

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,16 +12,9 @@ from spectator.auth import SecretMissing
 from spectator.page import make_app
 
 from .conftest import ServerThread
+from .stack import http_get
 
 WS_URL = "ws://127.0.0.1:3001/local"
-
-
-def _get(url: str) -> tuple[int, dict[str, str], bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 @pytest.fixture
@@ -38,7 +29,7 @@ def test_config_gives_the_gateway_and_a_fresh_viewer_token(
     serve: Callable[[web.Application], ServerThread], dist: Path
 ) -> None:
     server = serve(make_app(WS_URL, dist, lambda: b"k"))
-    status, headers, body = _get(f"{server.url}/config.json")
+    status, headers, body = http_get(f"{server.url}/config.json")
     assert status == 200
     assert headers["Cache-Control"] == "no-store"
     config = json.loads(body)
@@ -53,7 +44,7 @@ def test_no_secret_is_a_503_with_the_reason(
         raise SecretMissing("no token secret: set TUMBLE_TOKEN_SECRET")
 
     server = serve(make_app(WS_URL, dist, missing))
-    status, _, body = _get(f"{server.url}/config.json")
+    status, _, body = http_get(f"{server.url}/config.json")
     assert status == 503
     assert "TUMBLE_TOKEN_SECRET" in json.loads(body)["error"]
 
@@ -62,16 +53,16 @@ def test_the_built_page_is_served_and_nothing_outside_it(
     serve: Callable[[web.Application], ServerThread], dist: Path
 ) -> None:
     server = serve(make_app(WS_URL, dist, lambda: b"k"))
-    assert _get(f"{server.url}/")[2].startswith(b"<!doctype html>")
-    assert _get(f"{server.url}/app.js")[2] == b"console.log('race')"
-    assert _get(f"{server.url}/missing.js")[0] == 404
-    assert _get(f"{server.url}/..%2Fsecret.txt")[0] in (403, 404)
+    assert http_get(f"{server.url}/")[2].startswith(b"<!doctype html>")
+    assert http_get(f"{server.url}/app.js")[2] == b"console.log('race')"
+    assert http_get(f"{server.url}/missing.js")[0] == 404
+    assert http_get(f"{server.url}/..%2Fsecret.txt")[0] in (403, 404)
 
 
 def test_an_unbuilt_page_says_how_to_build_it(
     serve: Callable[[web.Application], ServerThread], tmp_path: Path
 ) -> None:
     server = serve(make_app(WS_URL, tmp_path / "nowhere", lambda: b"k"))
-    status, _, body = _get(f"{server.url}/")
+    status, _, body = http_get(f"{server.url}/")
     assert status == 503
     assert b"make web" in body

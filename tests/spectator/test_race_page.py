@@ -1,20 +1,24 @@
 """The race page in Debian's Chromium (Playwright) against a running local stack: it loads,
 subscribes, plays a race to its winner from events on both paths, and shows the latency of
-each path. A screenshot is kept in test-artifacts/race.png."""
+each path, with the players' pictures relayed from the upload bucket. A screenshot is kept in
+test-artifacts/race.png."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gateway_adapter.service import Service
 from messages import Event
 from spectator.page import DEFAULT_DIST
 
 from .conftest import RunningGateway
-from .stack import ROOT, Process, start_page
+from .pictures import tiny_png
+from .stack import ROOT, Process, start_page, upload_bucket
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,6 +38,8 @@ TARGET = ("UP", "DOWN", "A", "B")
 # Sequences each colour completes; only red reaches 40 (blue's power-up boosts give it
 # at most 24 + 2 * 5 = 34).
 SEQUENCES = {"red": 40, "blue": 24, "green": 16, "yellow": 8}
+PHOTO_KEY = "photo-uploads/ada.png"
+AVATAR_KEY = "cropped/ada-face.png"
 
 
 # Keeps every value the connection state takes, so a quick reconnect is not missed.
@@ -49,17 +55,15 @@ def _press(color: str, button: str) -> Event:
     return Event.create("NESClick", {"color": color, "button": button, "source": "websocket"})
 
 
-def race_rounds() -> list[Callable[[], list[Event]]]:
+def race_rounds(bucket: str) -> list[Callable[[], list[Event]]]:
     """Who the players are, then round by round one press from each colour still racing;
     green fumbles now and then."""
+    photo = {"bucket": bucket, "key": PHOTO_KEY, "emotion": "SURPRISED", "confidence": 93.5}
     rounds: list[Callable[[], list[Event]]] = [
         lambda: [
             Event.create("TranscribeEvent", {"transcribed_text": "Ada"}),
-            Event.create(
-                "PhotoUpload",
-                {"bucket": "uploads", "key": "ada.jpg", "emotion": "SURPRISED", "confidence": 93.5},
-            ),
-            Event.create("PhotoCropped", {"bucket": "uploads", "key": "ada-face.jpg"}),
+            Event.create("PhotoUpload", photo),
+            Event.create("PhotoCropped", {"bucket": bucket, "key": AVATAR_KEY}),
         ]
     ]
     plays: dict[str, list[str]] = {}
@@ -95,9 +99,19 @@ def chromium() -> Iterator[object]:
 
 
 @pytest.fixture
-def page_server(gateway: RunningGateway, tmp_path: Path) -> Iterator[str]:
+def bucket(tumble_service: Service, aws_client: Callable[[str], Any]) -> str:
+    """The stage's upload bucket, holding Ada's photo and avatar."""
+    name = upload_bucket(tumble_service)
+    s3 = aws_client("s3")
+    s3.put_object(Bucket=name, Key=PHOTO_KEY, Body=tiny_png(), ContentType="image/png")
+    s3.put_object(Bucket=name, Key=AVATAR_KEY, Body=tiny_png((0, 0, 255)), ContentType="image/png")
+    return name
+
+
+@pytest.fixture
+def page_server(gateway: RunningGateway, bucket: str, tmp_path: Path) -> Iterator[str]:
     process: Process
-    process, url = start_page(tmp_path, gateway.url)
+    process, url = start_page(tmp_path, gateway.url, bucket)
     try:
         yield url
     finally:
@@ -105,7 +119,7 @@ def page_server(gateway: RunningGateway, tmp_path: Path) -> Iterator[str]:
 
 
 def test_a_race_reaches_its_winner(
-    chromium: object, gateway: RunningGateway, page_server: str
+    chromium: object, gateway: RunningGateway, bucket: str, page_server: str
 ) -> None:
     from playwright.sync_api import Browser, expect
 
@@ -120,7 +134,7 @@ def test_a_race_reaches_its_winner(
         expect(state).to_have_attribute("data-state", "live", timeout=15_000)
         expect(page.get_by_test_id("lane-red")).to_be_visible()
 
-        gateway.shipper.paced(race_rounds())
+        gateway.shipper.paced(race_rounds(bucket))
 
         banner = page.get_by_test_id("winner-banner")
         expect(banner).to_be_visible(timeout=40_000)
@@ -129,6 +143,15 @@ def test_a_race_reaches_its_winner(
         assert int(page.get_by_test_id("score-red").inner_text()) >= 40
         assert int(page.get_by_test_id("score-blue").inner_text()) < 40
         expect(page.get_by_test_id("mood-red")).to_have_text("SURPRISED 94%")
+        for picture in ("photo-red", "avatar-image-red"):
+            image = page.get_by_test_id(picture)
+            expect(image).to_have_attribute("data-state", "loaded")
+            expect(image).to_be_visible()
+            assert image.evaluate("img => img.naturalWidth") > 0
+        expect(page.get_by_test_id("photo-red")).to_have_attribute(
+            "alt", "Ada's photo: SURPRISED 94%"
+        )
+        expect(page.get_by_test_id("photo-blue")).to_be_hidden()
         for path in ("websocket", "kinesis"):
             # The Kinesis copies trail the WebSocket ones: wait for them to show.
             expect(page.get_by_test_id(f"events-{path}")).not_to_have_text("0", timeout=20_000)
@@ -146,7 +169,7 @@ def test_a_race_reaches_its_winner(
 
 
 def test_the_page_ignores_duplicates_and_reconnects_by_itself(
-    chromium: object, gateway: RunningGateway, page_server: str
+    chromium: object, gateway: RunningGateway, bucket: str, page_server: str
 ) -> None:
     from playwright.sync_api import Browser, expect
 
@@ -162,6 +185,12 @@ def test_the_page_ignores_duplicates_and_reconnects_by_itself(
         expect(page.get_by_test_id("duplicates-websocket")).to_have_text("1")
         expect(page.get_by_test_id("events-websocket")).to_have_text("1")
         expect(page.get_by_test_id("presses-red")).to_have_text("▲")
+        # A picture that cannot be fetched leaves the lane's text in place.
+        lost = {"bucket": bucket, "key": "cropped/never-uploaded.png"}
+        gateway.shipper.websocket([Event.create("PhotoCropped", lost)])
+        expect(page.get_by_test_id("avatar-image-red")).to_have_attribute("data-state", "failed")
+        expect(page.get_by_test_id("avatar-image-red")).to_be_hidden()
+        expect(page.get_by_test_id("avatar-red")).to_have_text("R")
         pause = Event.create("DashClick", {"event": "toggle-game", "click_type": "SINGLE"})
         gateway.shipper.both([pause])
         expect(page.get_by_test_id("game-state")).to_have_text("paused")

@@ -8,11 +8,15 @@ export type ConnectionState = "connecting" | "subscribing" | "live" | "reconnect
 export interface PageConfig {
   readonly wsUrl: string;
   readonly token: string;
+  /** Where uploaded pictures are relayed ("/uploads/" locally); null: public S3 URLs. */
+  readonly imageBase: string | null;
 }
 
 export interface ConnectionEvents {
   state(state: ConnectionState, detail: string): void;
   frame(data: string): void;
+  /** Each config.json read, before the socket opens (so before any frame). */
+  config?(config: PageConfig): void;
 }
 
 const FIRST_RETRY_MS = 500;
@@ -22,22 +26,28 @@ export function retryDelay(attempt: number): number {
   return Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempt));
 }
 
-export function socketUrl(config: PageConfig): string {
+export function socketUrl(config: Pick<PageConfig, "wsUrl" | "token">): string {
   const url = new URL(config.wsUrl);
   url.searchParams.set("token", config.token);
   return url.toString();
 }
 
-async function loadConfig(): Promise<PageConfig> {
-  const response = await fetch("config.json", { cache: "no-store" });
-  if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
-  const raw: unknown = await response.json();
+export function parseConfig(raw: unknown): PageConfig {
   if (typeof raw !== "object" || raw === null) throw new Error("config.json: not an object");
-  const { wsUrl, token } = raw as Record<string, unknown>;
+  const { wsUrl, token, imageBase } = raw as Record<string, unknown>;
   if (typeof wsUrl !== "string" || typeof token !== "string") {
     throw new Error("config.json: wsUrl and token must be strings");
   }
-  return { wsUrl, token };
+  if (imageBase !== undefined && imageBase !== null && typeof imageBase !== "string") {
+    throw new Error("config.json: imageBase must be a string or null");
+  }
+  return { wsUrl, token, imageBase: imageBase ?? null };
+}
+
+async function loadConfig(): Promise<PageConfig> {
+  const response = await fetch("config.json", { cache: "no-store" });
+  if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
+  return parseConfig(await response.json());
 }
 
 export class GatewayConnection {
@@ -65,6 +75,7 @@ export class GatewayConnection {
       this.retry(String(error));
       return;
     }
+    this.on.config?.(config);
     const socket = new WebSocket(socketUrl(config));
     this.socket = socket;
     let opened = false;

@@ -25,6 +25,10 @@ const connection = new GatewayConnection({
   state(state, detail) {
     view.showConnection(state, detail);
   },
+  config(config) {
+    view.setImageBase(config.imageBase);
+    schedule();
+  },
   frame(data) {
     const frame = parseFrame(data);
     if (frame.kind === "subscribed") connection.subscribed();

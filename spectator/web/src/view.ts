@@ -2,10 +2,13 @@
 // data attributes. Tests rely on the data-testid names here, so treat them as an interface:
 // connection-state, lane-<color>, name-<color>, score-<color>, powerup-<color>, winner-banner,
 // latency-<path>-median, latency-<path>-p99, events-<path>, duplicates-<path>, target,
-// game-state, kinesis-state.
+// game-state, kinesis-state, avatar-<color> (holding avatar-image-<color>), photo-<color>.
+// An <img> shows only once loaded (data-state: none, loading, loaded, failed); until then, or
+// if it fails, the lane keeps its text: the initial in the avatar, the mood beside the name.
 
 import { COLORS, WINNING_SCORE, POWER_UP_LIMIT, winnerBanner, type Color } from "./game.ts";
 import type { ConnectionState } from "./connection.ts";
+import { avatarAlt, imageUrl, moodText, photoAlt, s3Uri } from "./images.ts";
 import { PATHS, type Race } from "./race.ts";
 import { formatMs } from "./stats.ts";
 
@@ -28,14 +31,51 @@ function byTestId(root: ParentNode, id: string): HTMLElement {
   return node;
 }
 
+/** An <img> that reports its state on itself and on `holder` (for CSS), hidden unless loaded. */
+function picture(attrs: Record<string, string>, holder: HTMLElement): HTMLImageElement {
+  const img = el("img", { ...attrs, hidden: "", "data-state": "none", decoding: "async" });
+  const settle = (state: "loaded" | "failed") => {
+    img.dataset["state"] = state;
+    img.hidden = state !== "loaded";
+    holder.dataset["image"] = state;
+  };
+  img.addEventListener("load", () => settle("loaded"));
+  img.addEventListener("error", () => settle("failed"));
+  return img;
+}
+
+/** Points `img` at `url` (null: nothing to show); a URL already set is left alone, so a render
+ * per frame does not restart a load. */
+function showPicture(img: HTMLImageElement, holder: HTMLElement, url: string | null, alt: string): void {
+  img.alt = alt;
+  if (url === null) {
+    if (img.hasAttribute("src")) img.removeAttribute("src");
+    img.hidden = true;
+    img.dataset["state"] = "none";
+    holder.dataset["image"] = "none";
+    return;
+  }
+  if (img.getAttribute("src") === url) return;
+  img.hidden = true;
+  img.dataset["state"] = "loading";
+  holder.dataset["image"] = "loading";
+  img.src = url;
+}
+
 function lane(color: Color): HTMLElement {
+  const avatar = el("div", { class: "avatar", "data-testid": `avatar-${color}`, "data-image": "none" }, [
+    el("span", { class: "initial" }),
+  ]);
+  avatar.append(picture({ class: "avatar-image", "data-testid": `avatar-image-${color}` }, avatar));
+  const who = el("div", { class: "who", "data-image": "none" }, [
+    el("div", { class: "name", "data-testid": `name-${color}` }),
+    el("div", { class: "mood", "data-testid": `mood-${color}` }),
+  ]);
   return el("div", { class: "lane", "data-testid": `lane-${color}`, "data-color": color }, [
     el("div", { class: "player" }, [
-      el("div", { class: "avatar", "data-testid": `avatar-${color}` }),
-      el("div", { class: "who" }, [
-        el("div", { class: "name", "data-testid": `name-${color}` }),
-        el("div", { class: "mood", "data-testid": `mood-${color}` }),
-      ]),
+      avatar,
+      picture({ class: "photo", "data-testid": `photo-${color}` }, who),
+      who,
       el("div", { class: "score", "data-testid": `score-${color}` }, ["0"]),
     ]),
     el("div", { class: "track", title: "score (WebSocket path)" }, [
@@ -66,6 +106,9 @@ function pathPanel(path: string, label: string): HTMLElement {
 }
 
 export class RaceView {
+  /** From config.json: undefined until it is read (no pictures yet), null for public S3. */
+  private imageBase: string | null | undefined = undefined;
+
   constructor(private readonly root: HTMLElement) {
     const lanes = el("section", { class: "lanes" }, COLORS.map(lane));
     const stats = el("aside", { class: "stats" }, [
@@ -97,6 +140,14 @@ export class RaceView {
     byTestId(this.root, "connection-detail").textContent = detail;
   }
 
+  setImageBase(imageBase: string | null): void {
+    this.imageBase = imageBase;
+  }
+
+  private url(object: { bucket: string; key: string } | null): string | null {
+    return object === null || this.imageBase === undefined ? null : imageUrl(this.imageBase, object);
+  }
+
   render(race: Race): void {
     const game = race.game;
     byTestId(this.root, "target").textContent = game.target.map((b) => ARROWS[b] ?? b).join(" ");
@@ -112,12 +163,21 @@ export class RaceView {
       laneNode.dataset["selected"] = String(game.selected === color);
       laneNode.dataset["winner"] = String(game.winner === color);
       byTestId(this.root, `name-${color}`).textContent = player.name;
-      const mood = player.photo ? `${player.photo.emotion} ${Math.round(player.photo.confidence)}%` : "";
-      byTestId(this.root, `mood-${color}`).textContent = mood;
+      const moodNode = byTestId(this.root, `mood-${color}`);
+      moodNode.textContent = moodText(player.photo);
+      moodNode.title = player.photo ? s3Uri(player.photo) : "";
+      const photo = byTestId(this.root, `photo-${color}`) as HTMLImageElement;
+      const who = moodNode.parentElement as HTMLElement;
+      const photoText = player.photo ? photoAlt(player.name, player.photo) : "";
+      showPicture(photo, who, this.url(player.photo), photoText);
+      photo.title = photoText;
       const avatar = byTestId(this.root, `avatar-${color}`);
-      avatar.textContent = player.name.charAt(0).toUpperCase();
-      avatar.title = player.avatar ? `s3://${player.avatar.bucket}/${player.avatar.key}` : "";
+      const initial = avatar.querySelector(".initial") as HTMLElement;
+      initial.textContent = player.name.charAt(0).toUpperCase();
+      avatar.title = player.avatar ? s3Uri(player.avatar) : "";
       avatar.dataset["cropped"] = String(player.avatar !== null);
+      const avatarImage = byTestId(this.root, `avatar-image-${color}`) as HTMLImageElement;
+      showPicture(avatarImage, avatar, this.url(player.avatar), avatarAlt(player.name));
       byTestId(this.root, `score-${color}`).textContent = String(player.score);
       const progress = Math.min(1, player.score / WINNING_SCORE);
       byTestId(this.root, `score-bar-${color}`).style.width = `${(progress * 100).toFixed(1)}%`;
