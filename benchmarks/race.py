@@ -40,7 +40,7 @@ from messages import (
     submit_envelope,
 )
 from messages.envelopes import subscribe_envelope
-from messages.tokens import Role, issue
+from messages.tokens import Role, issue, with_token
 
 __all__ = ["main"]
 
@@ -141,8 +141,8 @@ def run_lap(stack: LocalStack, presses: int, rate: float) -> Lap:
     expires = int(time.time()) + TOKEN_TTL_S
     viewer = issue(secret, Role.VIEWER, "race-viewer", expires)
     shipper_token = issue(secret, Role.SHIPPER, "race-shipper", expires)
-    spectator = Spectator(f"{stack.ws_url}?token={viewer}")
-    shipper = websocket.create_connection(f"{stack.ws_url}?token={shipper_token}", timeout=10)
+    spectator = Spectator(with_token(stack.ws_url, viewer))
+    shipper = websocket.create_connection(with_token(stack.ws_url, shipper_token), timeout=10)
     kinesis = boto3.Session(
         aws_access_key_id=stack.env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=stack.env["AWS_SECRET_ACCESS_KEY"],

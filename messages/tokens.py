@@ -13,16 +13,19 @@ import hmac
 import json
 import re
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "LOCAL_AWS_ENDPOINT",
     "LOCAL_SECRET_PARAMETER",
     "MAX_SUBJECT_LENGTH",
     "MAX_TOKEN_LENGTH",
     "PARAMETER_ENV",
     "SECRET_ENV",
+    "TOKEN_QUERY_PARAMETER",
     "Claims",
     "Role",
     "SecretMissing",
@@ -31,6 +34,7 @@ __all__ = [
     "parse_ttl",
     "resolve_secret",
     "verify",
+    "with_token",
 ]
 
 # The authorizer's identity source is a query parameter; a real token is ~150 characters, so
@@ -39,8 +43,19 @@ MAX_TOKEN_LENGTH = 1024
 MAX_SUBJECT_LENGTH = 128
 SECRET_ENV = "TUMBLE_TOKEN_SECRET"  # noqa: S105 - a variable name
 PARAMETER_ENV = "TUMBLE_TOKEN_SECRET_PARAMETER"
-# Where `tumble local` stores the secret on its backend.
+# Where `tumble local` stores the secret on its backend, and where that backend answers.
 LOCAL_SECRET_PARAMETER = "/tumble/local/token-secret"  # noqa: S105 - a name, not a secret
+LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"
+# The $connect authorizer's identity source (serverless.yml: route.request.querystring.token).
+TOKEN_QUERY_PARAMETER = "token"  # noqa: S105 - a name, not a secret
+
+
+def with_token(url: str, token: str) -> str:
+    """`url` with `token` as its token query parameter, replacing any earlier one."""
+    parts = urllib.parse.urlsplit(url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != TOKEN_QUERY_PARAMETER]
+    query.append((TOKEN_QUERY_PARAMETER, token))
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 class Role(StrEnum):

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from messages.tokens import (
+    LOCAL_AWS_ENDPOINT,
     LOCAL_SECRET_PARAMETER,
     PARAMETER_ENV,
     SECRET_ENV,
@@ -23,8 +24,6 @@ from messages.tokens import (
 
 __all__ = ["main"]
 
-DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4566"
-
 
 def _local_ssm_reader() -> Callable[[str], str]:
     """Reads a parameter from the standard AWS settings, else the local stack's endpoint."""
@@ -33,7 +32,7 @@ def _local_ssm_reader() -> Callable[[str], str]:
 
     client = boto3.client(
         "ssm",
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_LOCAL_ENDPOINT,
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or LOCAL_AWS_ENDPOINT,
         region_name=os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION")
         or "us-east-1",

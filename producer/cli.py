@@ -13,6 +13,7 @@ from typing import Any
 from botocore.config import Config
 
 from messages import Event, EventType, Source, ValidationError
+from messages.tokens import with_token
 
 from .batching import RetryPolicy
 from .config import (
@@ -22,7 +23,6 @@ from .config import (
     stream_name,
     token_source,
     upload_bucket,
-    with_token,
 )
 from .deadletter import DeadLetter, DeadLetterError, read_dead_letters
 from .kinesis import KinesisPath

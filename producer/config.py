@@ -8,30 +8,33 @@ from __future__ import annotations
 
 import os
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
 
-from messages.tokens import LOCAL_SECRET_PARAMETER, Role, SecretMissing, issue, resolve_secret
+from messages.tokens import (
+    LOCAL_AWS_ENDPOINT,
+    LOCAL_SECRET_PARAMETER,
+    Role,
+    SecretMissing,
+    issue,
+    resolve_secret,
+)
 
 __all__ = [
     "DEFAULT_STREAM",
     "DEFAULT_WS_URL",
-    "LOCAL_ENDPOINT",
     "SHIPPER_TOKEN_TTL_S",
     "ConfigProblem",
     "aws_session",
     "stream_name",
     "token_source",
     "upload_bucket",
-    "with_token",
 ]
 
 DEFAULT_WS_URL = "ws://127.0.0.1:3001/local"
 DEFAULT_STREAM = "iot-events"
-LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_REGION = "us-east-1"
 SHIPPER_TOKEN_TTL_S = 3600
 
@@ -55,21 +58,13 @@ def aws_session(environ: Mapping[str, str] | None = None) -> tuple[Any, str | No
             aws_secret_access_key="test",  # noqa: S106 - the local stack's well-known dummy
             region_name=region or LOCAL_REGION,
         )
-        return local, LOCAL_ENDPOINT
+        return local, LOCAL_AWS_ENDPOINT
     return session, None
 
 
 def stream_name(option: str | None, environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     return option or env.get("STREAM_NAME") or DEFAULT_STREAM
-
-
-def with_token(url: str, token: str) -> str:
-    """`url` with `token` in its query string (the authorizer's identity source)."""
-    parts = urllib.parse.urlsplit(url)
-    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "token"]
-    query.append(("token", token))
-    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 def token_source(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from messages import tokens
-from messages.tokens import LOCAL_SECRET_PARAMETER, Role, SecretMissing, issue
+from messages.tokens import LOCAL_AWS_ENDPOINT, LOCAL_SECRET_PARAMETER, Role, SecretMissing, issue
 
 __all__ = [
     "VIEWER_TTL_S",
@@ -25,7 +25,6 @@ __all__ = [
 # API Gateway closes a WebSocket after 2 hours anyway; a page asks for a new token on every
 # reconnect, so a token need not outlive one connection by much.
 VIEWER_TTL_S = 3 * 3600
-LOCAL_ENDPOINT = "http://127.0.0.1:4566"  # where `tumble local` serves AWS by default
 
 
 def local_ssm_client() -> Any:
@@ -36,7 +35,7 @@ def local_ssm_client() -> Any:
     return boto3.client(
         "ssm",
         config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2}),
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or LOCAL_ENDPOINT,
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or LOCAL_AWS_ENDPOINT,
         region_name=os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION")
         or "us-east-1",

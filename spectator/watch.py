@@ -12,11 +12,11 @@ import sys
 import time
 from collections.abc import Callable
 from typing import IO
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
 from messages import Subscription, ValidationError, subscribe_envelope
+from messages.tokens import with_token
 
 from .auth import SecretMissing, resolve_secret, viewer_token
 from .watch_model import WatchState, build_subscriptions, describe_error, frame_json
@@ -63,12 +63,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--count", type=int, default=None, help="stop after this many events")
     return parser
-
-
-def with_token(url: str, token: str) -> str:
-    parts = urlsplit(url)
-    query = f"{parts.query}&" if parts.query else ""
-    return urlunsplit(parts._replace(query=query + urlencode({"token": token})))
 
 
 def _now_ms() -> float:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.parse
 
 import pytest
 
@@ -17,6 +18,7 @@ from messages.tokens import (
     parse_ttl,
     resolve_secret,
     verify,
+    with_token,
 )
 
 SECRET = b"s3cret"
@@ -152,3 +154,11 @@ def test_a_failing_read_names_the_parameter_and_keeps_the_cause():
 def test_an_empty_parameter_is_refused():
     with pytest.raises(SecretMissing, match="/p is empty"):
         resolve_secret({PARAMETER_ENV: "/p"}, lambda name: "")
+
+
+def test_the_token_joins_the_query_string_replacing_an_old_one():
+    assert with_token("ws://h/local", "a+b") == "ws://h/local?token=a%2Bb"
+    assert with_token("ws://h/local?x=1", "t") == "ws://h/local?x=1&token=t"
+    url = with_token("ws://127.0.0.1:3001/local?x=1&token=old", "a+b/c")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    assert query == {"x": ["1"], "token": ["a+b/c"]}

@@ -1,27 +1,18 @@
 from __future__ import annotations
 
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from messages.tokens import Role, verify
+from messages.tokens import LOCAL_AWS_ENDPOINT, Role, verify
 from producer.config import (
-    LOCAL_ENDPOINT,
     ConfigProblem,
     aws_session,
     stream_name,
     token_source,
     upload_bucket,
-    with_token,
 )
-
-
-def test_the_token_goes_in_the_query_string():
-    url = with_token("ws://127.0.0.1:3001/local?x=1&token=old", "a+b/c")
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-    assert query == {"x": ["1"], "token": ["a+b/c"]}
 
 
 def test_stream_name_precedence():
@@ -39,7 +30,7 @@ def test_with_nothing_configured_the_local_stack_is_assumed(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     session, endpoint = aws_session({})
-    assert endpoint == LOCAL_ENDPOINT
+    assert endpoint == LOCAL_AWS_ENDPOINT
     assert session.get_credentials().access_key == "test"
     assert session.region_name == "us-east-1"
 

@@ -18,8 +18,8 @@ import websocket
 from gateway_adapter.embedded import free_port, wait_for_http
 from gateway_adapter.service import Service
 from messages import Event, EventType, Source, Subscription, subscribe_envelope
-from messages.tokens import Role, issue
-from producer.config import token_source, with_token
+from messages.tokens import Role, issue, with_token
+from producer.config import token_source
 from producer.kinesis import KinesisPath
 from producer.shipper import Shipper
 from producer.simulate import nes_click, run_players

@@ -7,8 +7,8 @@ import json
 import time
 from collections.abc import Callable
 
+from messages.tokens import with_token
 from producer.batching import RetryPolicy
-from producer.config import with_token
 from producer.websocket import WebSocketPath
 
 from .conftest import RecordingServer

@@ -17,7 +17,7 @@ from messages import (
     spectator_frame,
     subscribed_frame,
 )
-from spectator.watch import EXIT_CONNECTION, EXIT_OK, EXIT_USAGE, main, with_token
+from spectator.watch import EXIT_CONNECTION, EXIT_OK, EXIT_USAGE, main
 
 Handler = Callable[[web.Request], object]
 ARGS = ["--types", "NESClick", "--filter", "color=red", "--fields", "color,button"]
@@ -163,8 +163,3 @@ def test_no_secret_exits_2(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     assert main(["--json"]) == EXIT_USAGE
     assert "pass --token" in capsys.readouterr().err
-
-
-def test_the_token_joins_the_query_string() -> None:
-    assert with_token("ws://h/local", "a+b") == "ws://h/local?token=a%2Bb"
-    assert with_token("ws://h/local?x=1", "t") == "ws://h/local?x=1&token=t"
