@@ -23,13 +23,13 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import boto3
 from aiohttp import web
 
+from benchmarks.common import ROOT, embedded_backend
 from gateway_adapter.bootstrap import bootstrap_resources
 from gateway_adapter.embedded import free_port, wait_for_http
 from gateway_adapter.serverless_config import Options
@@ -38,7 +38,6 @@ from messages import Event, Subscription, decode_spectator_frame, encode_kinesis
 
 __all__ = ["ConnectionsSink", "main"]
 
-ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 CLICK = {"color": "red", "button": "A", "axis": None, "value": None, "source": "kinesis"}
 
@@ -304,13 +303,11 @@ def main(argv: list[str]) -> int:
     if args.serve_sink:
         return _serve_sink(args.serve_sink)
     crowd, repeat, batch, baseline = (990, 5, 100, 10) if args.quick else (9_990, 11, 1000, 10)
-    aws_port, sink_port = free_port(), free_port()
-    endpoint = f"http://127.0.0.1:{aws_port}"
+    sink_port = free_port()
     sink_url = f"http://127.0.0.1:{sink_port}"
-    os.environ.update(_environment(endpoint))
-    embedded = ["-m", "gateway_adapter.embedded", "--host", "127.0.0.1", "--port", str(aws_port)]
     sink = ["-m", "benchmarks.fanout", "--serve-sink", str(sink_port)]
-    with _child(embedded, f"{endpoint}/moto-api/"), _child(sink, f"{sink_url}/_stats"):
+    with embedded_backend() as endpoint, _child(sink, f"{sink_url}/_stats"):
+        os.environ.update(_environment(endpoint))
         session = boto3.Session(region_name=REGION)
         service = load_service(
             ROOT / "serverless.yml",

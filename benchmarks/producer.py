@@ -15,18 +15,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from gateway_adapter.embedded import free_port, wait_for_http
+from benchmarks.common import embedded_backend
 from messages import COLORS, Event, Source, encode_kinesis_data
 from producer.batching import MAX_RECORDS_PER_CALL, Entry
 from producer.kinesis import KinesisPath
@@ -35,30 +32,9 @@ from producer.simulate import nes_click, run_players
 
 __all__ = ["main"]
 
-ROOT = Path(__file__).resolve().parent.parent
 STREAM_PREFIX = "bench-producer"
 SHARDS = 4
 TARGET_RATIO = 0.90
-
-
-@contextmanager
-def embedded_backend() -> Iterator[str]:
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "gateway_adapter.embedded", "--host", "127.0.0.1"]
-    process = subprocess.Popen(
-        [*argv, "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_for_http(f"{endpoint}/moto-api/", 30)
-        yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def kinesis_client(endpoint: str) -> Any:

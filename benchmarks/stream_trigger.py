@@ -19,24 +19,21 @@ import asyncio
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import aiobotocore.session
 
-from gateway_adapter.embedded import free_port, wait_for_http
+from benchmarks.common import ROOT, embedded_backend
 from gateway_adapter.esm import EventSourceMappings
 from gateway_adapter.esm.events import raw_kinesis_parsing
 from gateway_adapter.service import Function, Service, StreamTrigger
 
 __all__ = ["main"]
 
-ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 # Kinesis PutRecords: at most 500 records per call.
@@ -65,51 +62,22 @@ def _service(stream: str, batch_size: int, position: str) -> Service:
     )
 
 
-# gateway_adapter.embedded's server with moto_speedups' GetRecords installed first.
-_FAST_EMBEDDED = (
-    "import sys; from gateway_adapter.esm.moto_speedups import install; install(); "
-    "from gateway_adapter.embedded import main; main(sys.argv[1:])"
-)
-
-
 @contextmanager
-def _backend(fast_get_records: bool = False) -> Iterator[str]:
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    start = ["-c", _FAST_EMBEDDED] if fast_get_records else ["-m", "gateway_adapter.embedded"]
-    process = subprocess.Popen(
-        [sys.executable, *start, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    saved = {
-        k: os.environ.get(k)
-        for k in (
-            "AWS_ENDPOINT_URL",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_DEFAULT_REGION",
-        )
-    }
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": REGION,
-        }
-    )
-    try:
-        wait_for_http(f"{endpoint}/moto-api/", 20)
-        yield endpoint
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        process.terminate()
-        process.wait(10)
+def _backend(fast_get_records: bool) -> Iterator[str]:
+    """The embedded backend, and this process's AWS settings pointing at it (the trigger's
+    aiobotocore clients take them from the environment, as in Lambda)."""
+    names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    saved = {name: os.environ.get(name) for name in names}
+    with embedded_backend(plain_moto=not fast_get_records) as endpoint:
+        os.environ.update(dict(zip(names, (endpoint, "test", "test", REGION), strict=True)))
+        try:
+            yield endpoint
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 async def _create_stream(kinesis: Any, name: str, shards: int = 1) -> None:
@@ -285,7 +253,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer probes and records")
     args = parser.parse_args(argv)
     count = 5_000 if args.quick else 50_000
-    with _backend():
+    with _backend(fast_get_records=False):
         asyncio.run(_latencies(args.quick))
         print(
             f"Throughput, {count:,} records on {THROUGHPUT_SHARDS} shards, batch size 1,000, "
