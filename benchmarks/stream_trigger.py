@@ -6,8 +6,9 @@
 2. Records per second through the trigger (batch size 1,000) to a no-op handler, beside a bare
    GetRecords loop reading the same records in the same run (with the same raw parsing the
    trigger's client uses), which bounds what any poller can reach on this backend. Measured on
-   the embedded backend as it is, whose GetRecords (moto's generic serializer) is the limit,
-   and again with gateway_adapter.esm.moto_speedups' GetRecords installed in the backend.
+   the embedded backend as `tumble local` runs it (GetRecords served by
+   gateway_adapter.esm.moto_speedups), and again with moto's own GetRecords (`--plain-moto`),
+   whose generic serializer is then the limit.
 
 It starts its own embedded backend as a child process on a free loopback port, so moto does
 not compete with the poller for this process's GIL."""
@@ -259,9 +260,13 @@ def main(argv: list[str]) -> int:
             f"Throughput, {count:,} records on {THROUGHPUT_SHARDS} shards, batch size 1,000, "
             "no-op handler (target >= 10,000/s):"
         )
-        asyncio.run(_throughput(count, "embedded backend as it is (moto's generic serializer)"))
+        asyncio.run(_throughput(count, "plain moto (--plain-moto: moto's generic serializer)"))
     with _backend(fast_get_records=True):
-        asyncio.run(_throughput(count, "embedded backend with moto_speedups' GetRecords"))
+        asyncio.run(
+            _throughput(
+                count, "embedded backend as tumble local runs it (moto_speedups' GetRecords)"
+            )
+        )
     return 0
 
 
