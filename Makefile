@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEB := spectator/web
 
-.PHONY: local test bench lint package web web-test clean
+.PHONY: local test bench lint package wheel web web-test clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,12 @@ test: $(STAMP) lint web-test
 bench: $(STAMP) web
 	$(BIN)/tumble bench
 
-package: $(STAMP) web
+# The Lambda artifact serverless.yml ships (package.artifact): dist/tumble-lambda.zip.
+package: $(STAMP)
+	$(BIN)/tumble package
+
+# A wheel of the whole project (CLI, gateway, producer...) for installing it elsewhere.
+wheel: $(STAMP) web
 	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
 
 clean:

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("spectator.watch:main", "watch live events and latency per path"),
     "token": ("processor.tokens:main", "print a signed connection token"),
     "bench": ("benchmarks.cli:main", "run the benchmarks and print their numbers"),
+    "package": ("tumble.packaging.cli:main", "build the Lambda artifact serverless.yml ships"),
 }
 
 
