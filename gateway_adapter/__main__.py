@@ -13,13 +13,16 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .connection import GatewayConfig
 from .limits import CONNECT_RATE_PER_S, IDLE_TIMEOUT_S, MAX_LIFETIME_S
 from .logs import configure_logging
 from .serverless_config import DEFAULT_ACCOUNT_ID, ConfigError, Options
 from .service import Service, load_service
+
+if TYPE_CHECKING:
+    from .sandboxes import Sandboxes
 
 __all__ = ["main", "parse_args"]
 
@@ -42,6 +45,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--triggers-only", action="store_true", help="no HTTP server")
     parser.add_argument("--no-triggers", action="store_true", help="no stream triggers")
     parser.add_argument("--poll-interval", type=float, default=1.0, metavar="S")
+    artifact = parser.add_mutually_exclusive_group()
+    artifact.add_argument(
+        "--artifact",
+        type=Path,
+        metavar="PATH",
+        help="run every function from this built artifact (zip or directory) in sandbox "
+        "processes, not from the source tree",
+    )
+    artifact.add_argument(
+        "--from-artifact",
+        action="store_true",
+        help="the same with each function's package.artifact from the config file",
+    )
+    parser.add_argument(
+        "--python",
+        default=None,
+        metavar="PATH",
+        help="the sandboxes' interpreter (default: the one provider.runtime names, if found)",
+    )
     return parser.parse_args(argv)
 
 
@@ -59,11 +81,20 @@ def _account_id() -> str:
     return account
 
 
+def _sandboxes(args: argparse.Namespace, service: Service) -> Sandboxes | None:
+    if not (args.artifact or args.from_artifact):
+        return None
+    from .sandboxes import Sandboxes, artifact_paths
+
+    artifact = args.artifact.resolve() if args.artifact else None
+    return Sandboxes(service, artifact_paths(service, artifact), python=args.python)
+
+
 async def serve(args: argparse.Namespace, service: Service) -> int:
     from .runtime import LambdaRuntime
     from .server import Gateway
 
-    runtime = LambdaRuntime(service)
+    runtime = LambdaRuntime(service, sandboxes=_sandboxes(args, service))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -71,6 +102,7 @@ async def serve(args: argparse.Namespace, service: Service) -> int:
     gateway: Gateway | None = None
     esm: Any = None
     try:
+        await runtime.warm()
         # Triggers first: once the WebSocket API answers, a record put on the stream is
         # already covered by a lease, so nothing sent right after start-up is missed.
         if service.triggers and not args.no_triggers:
@@ -119,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(serve(args, service))
+    except ValueError as error:  # an artifact to run from is missing
+        print(f"gateway_adapter: {error}", file=sys.stderr, flush=True)
+        return 2
     except OSError as error:
         print(f"gateway_adapter: {error}", file=sys.stderr, flush=True)
         return 1

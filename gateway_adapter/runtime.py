@@ -14,7 +14,11 @@ value is set again just before each of its invocations: right for sequential cal
 for concurrent calls of the two functions (one process cannot give threads their own
 environ); at start the first function declaring a name wins. Like Lambda, AWS_REGION and
 AWS_DEFAULT_REGION are set to the service's region when unset. `close()` restores every
-variable it replaced."""
+variable it replaced.
+
+With `sandboxes` (gateway_adapter.sandboxes) the functions run from their built artifact
+instead, each in processes of its own with Lambda's environment; the errors and timeouts an
+invocation can end in are the same."""
 
 from __future__ import annotations
 
@@ -24,13 +28,14 @@ import inspect
 import logging
 import os
 import sys
-import time
 import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .lambda_worker import LambdaContext
+from .sandboxes import HandlerFailure, InitFailure, SandboxCrash, Sandboxes, lambda_identity
 from .service import Function, Service
 
 __all__ = ["FunctionError", "FunctionTimeout", "InvocationError", "LambdaContext", "LambdaRuntime"]
@@ -58,36 +63,6 @@ class FunctionTimeout(InvocationError):
     """The handler ran past its function's timeout."""
 
 
-class LambdaContext:
-    """The context object handlers receive, with the attributes of Lambda's Python runtime."""
-
-    __slots__ = (
-        "_deadline",
-        "aws_request_id",
-        "function_name",
-        "function_version",
-        "invoked_function_arn",
-        "log_group_name",
-        "log_stream_name",
-        "memory_limit_in_mb",
-    )
-
-    def __init__(
-        self, function_name: str, arn: str, memory_mb: int, timeout_s: float, request_id: str
-    ) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = arn
-        self.memory_limit_in_mb = str(memory_mb)
-        self.aws_request_id = request_id
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = f"{time.strftime('%Y/%m/%d')}/[$LATEST]local"
-        self._deadline = time.monotonic() + timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
 class _Prepared:
     __slots__ = ("arn", "function", "handler", "is_async", "lambda_name", "own_env")
 
@@ -95,20 +70,28 @@ class _Prepared:
         self.function = function
         self.handler = handler
         self.is_async = inspect.iscoroutinefunction(handler)
-        # Serverless names deployed functions {service}-{stage}-{function}.
-        self.lambda_name = f"{service.name}-{service.stage}-{function.name}"
-        self.arn = (
-            f"arn:aws:lambda:{service.region}:{service.account_id}:function:{self.lambda_name}"
-        )
+        self.lambda_name, self.arn = lambda_identity(service, function.name)
         self.own_env: dict[str, str] = {}
 
 
 class LambdaRuntime:
-    def __init__(self, service: Service, max_workers: int = DEFAULT_WORKERS) -> None:
+    """In this process from the source tree (the fast default), or, given `sandboxes`, each
+    function in sandbox processes from its built artifact; invocations mean the same."""
+
+    def __init__(
+        self,
+        service: Service,
+        max_workers: int = DEFAULT_WORKERS,
+        sandboxes: Sandboxes | None = None,
+    ) -> None:
         self.service = service
+        self.sandboxes = sandboxes
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="lambda")
         self._prepared: dict[str, _Prepared] = {}
         self._saved_env: dict[str, str | None] = {}
+        if sandboxes is not None:  # each sandbox has its own environment and import path
+            self._conflicts: frozenset[str] = frozenset()
+            return
         self._conflicts = self._apply_environment()
         root = str(service.path.resolve().parent)
         if root not in sys.path:
@@ -168,6 +151,8 @@ class LambdaRuntime:
         return prepared
 
     async def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
+        if self.sandboxes is not None:
+            return await self._invoke_sandboxed(self.sandboxes, function_name, event)
         prepared = self._prepare(function_name)
         function = prepared.function
         context = LambdaContext(
@@ -211,7 +196,51 @@ class LambdaRuntime:
             )
             raise FunctionError(function_name, f"{type(error).__name__}: {error}") from error
 
+    async def _invoke_sandboxed(
+        self, sandboxes: Sandboxes, function_name: str, event: dict[str, Any]
+    ) -> Any:
+        function = self.service.functions.get(function_name)
+        if function is None:
+            raise FunctionError(function_name, "no such function in the service")
+        request = {
+            "id": str(uuid.uuid4()),
+            "request_id": str(uuid.uuid4()),
+            "arn": lambda_identity(self.service, function_name)[1],
+            "remaining_ms": int(function.timeout_s * 1000),
+            "event": event,
+        }
+        try:
+            return await sandboxes.invoke(function_name, request, function.timeout_s)
+        except InitFailure as error:
+            log.error("%s: cannot load handler %s: %s", function_name, function.handler, error)
+            raise FunctionError(
+                function_name, f"cannot load {function.handler}: {error}"
+            ) from error
+        except HandlerFailure as error:
+            log.error("%s: %s (request %s)", function_name, error, request["request_id"])
+            raise FunctionError(function_name, str(error)) from error
+        except SandboxCrash as error:
+            log.error("%s: %s (request %s)", function_name, error, request["request_id"])
+            raise FunctionError(function_name, str(error)) from error
+        except TimeoutError:
+            log.error(
+                "%s: timed out after %.1f s (request %s)",
+                function_name,
+                function.timeout_s,
+                request["request_id"],
+            )
+            raise FunctionTimeout(
+                function_name, f"timed out after {function.timeout_s} s"
+            ) from None
+
+    async def warm(self) -> None:
+        """Start one sandbox per function ahead of the first invocations (sandboxed only)."""
+        if self.sandboxes is not None:
+            await self.sandboxes.warm()
+
     async def close(self) -> None:
+        if self.sandboxes is not None:
+            await self.sandboxes.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         for name, value in self._saved_env.items():
             if value is None:
