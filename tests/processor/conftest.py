@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,7 @@ def make_token(role: str, subject: str = "someone", ttl_s: int = 600) -> str:
 class GatewayProcess:
     """`python -m gateway_adapter` serving serverless.yml at stage `test`."""
 
-    def __init__(self, triggers: bool = False) -> None:
+    def __init__(self, triggers: bool = False, extra: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="gateway-", suffix=".log", delete=False)  # noqa: SIM115
         env = {**os.environ, "TUMBLE_TOKEN_SECRET": SECRET}
@@ -134,7 +134,7 @@ class GatewayProcess:
                 sys.executable, "-m", "gateway_adapter", "--config", str(ROOT / "serverless.yml"),
                 "--host", "127.0.0.1", "--port", str(self.port), "--stage", "test",
                 "--log-level", "WARNING", "--poll-interval", "0.2",
-                *([] if triggers else ["--no-triggers"]),
+                *([] if triggers else ["--no-triggers"]), *extra,
             ],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -124,7 +124,7 @@ def check_consistent(
         ):
             continue
         version = installed.get(canonicalize_name(requirement.name))
-        who = owner or "the requirements"
+        who = owner or "the pins file"
         if version is None:
             problems.append(f"{who} requires {requirement}, which is not pinned")
         elif not requirement.specifier.contains(version, prereleases=True):
