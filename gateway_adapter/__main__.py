@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .connection import GatewayConfig
 from .limits import CONNECT_RATE_PER_S, IDLE_TIMEOUT_S, MAX_LIFETIME_S
 from .logs import configure_logging
+from .sandboxes import ArtifactError
 from .serverless_config import DEFAULT_ACCOUNT_ID, ConfigError, Options
 from .service import Service, load_service
 
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(serve(args, service))
-    except ValueError as error:  # an artifact to run from is missing
+    except ArtifactError as error:
         print(f"gateway_adapter: {error}", file=sys.stderr, flush=True)
         return 2
     except OSError as error:

@@ -30,6 +30,7 @@ from typing import Any
 from .service import Function, Service
 
 __all__ = [
+    "ArtifactError",
     "HandlerFailure",
     "InitFailure",
     "SandboxCrash",
@@ -51,6 +52,10 @@ MAX_ANSWER_BYTES = 8 * 1024 * 1024
 # the account's concurrency; a laptop does not).
 DEFAULT_SANDBOXES_PER_FUNCTION = 8
 _RUNTIME = re.compile(r"^python(\d+)\.(\d+)$")
+
+
+class ArtifactError(ValueError):
+    """No artifact to run a function from."""
 
 
 class SandboxCrash(Exception):
@@ -106,13 +111,13 @@ def artifact_paths(service: Service, artifact: Path | None) -> dict[str, Path]:
         spec = (document.get("functions") or {}).get(name) or {}
         chosen = artifact or (spec.get("package") or {}).get("artifact") or default
         if not chosen:
-            raise ValueError(
+            raise ArtifactError(
                 f"{service.path}: functions.{name}: no package.artifact (nor one for the "
                 "service) to run it from; build one or pass --artifact"
             )
         path = root / chosen
         if not path.exists():
-            raise ValueError(f"{path}: no such artifact (build it first, e.g. `make package`)")
+            raise ArtifactError(f"{path}: no such artifact (build it first, e.g. `make package`)")
         paths[name] = path
     return paths
 
