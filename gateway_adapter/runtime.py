@@ -63,6 +63,14 @@ class FunctionTimeout(InvocationError):
     """The handler ran past its function's timeout."""
 
 
+def _timed_out(function: Function, request_id: str) -> FunctionTimeout:
+    """Logged like every failed invocation; the gateway answers "Internal server error"."""
+    log.error(
+        "%s: timed out after %.1f s (request %s)", function.name, function.timeout_s, request_id
+    )
+    return FunctionTimeout(function.name, f"timed out after {function.timeout_s} s")
+
+
 class _Prepared:
     __slots__ = ("arn", "function", "handler", "is_async", "lambda_name", "own_env")
 
@@ -177,14 +185,7 @@ class LambdaRuntime:
             if not deadline.expired():  # the handler's own TimeoutError: a function error
                 log.error("%s: TimeoutError: %s\n%s", function_name, error, traceback.format_exc())
                 raise FunctionError(function_name, f"TimeoutError: {error}") from error
-            log.error(
-                "%s: timed out after %.1f s (request %s)",
-                function_name,
-                function.timeout_s,
-                context.aws_request_id,
-            )
-            problem = f"timed out after {function.timeout_s} s"
-            raise FunctionTimeout(function_name, problem) from None
+            raise _timed_out(function, context.aws_request_id) from None
         except Exception as error:
             log.error(
                 "%s: %s: %s (request %s)\n%s",
@@ -216,22 +217,11 @@ class LambdaRuntime:
             raise FunctionError(
                 function_name, f"cannot load {function.handler}: {error}"
             ) from error
-        except HandlerFailure as error:
+        except TimeoutError:  # before OSError, its base class
+            raise _timed_out(function, request["request_id"]) from None
+        except (HandlerFailure, SandboxCrash, OSError) as error:  # OSError: no interpreter
             log.error("%s: %s (request %s)", function_name, error, request["request_id"])
             raise FunctionError(function_name, str(error)) from error
-        except SandboxCrash as error:
-            log.error("%s: %s (request %s)", function_name, error, request["request_id"])
-            raise FunctionError(function_name, str(error)) from error
-        except TimeoutError:
-            log.error(
-                "%s: timed out after %.1f s (request %s)",
-                function_name,
-                function.timeout_s,
-                request["request_id"],
-            )
-            raise FunctionTimeout(
-                function_name, f"timed out after {function.timeout_s} s"
-            ) from None
 
     async def warm(self) -> None:
         """Start one sandbox per function ahead of the first invocations (sandboxed only)."""

@@ -127,7 +127,6 @@ class _Sandbox:
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
-        self.calls = 0
 
     @classmethod
     async def start(
@@ -142,6 +141,9 @@ class _Sandbox:
         try:
             async with asyncio.timeout(init_timeout_s):
                 hello = await sandbox._read()
+        except TimeoutError:
+            sandbox.kill()
+            raise SandboxCrash(f"the sandbox took over {init_timeout_s} s to start") from None
         except BaseException:
             sandbox.kill()
             raise
@@ -168,7 +170,6 @@ class _Sandbox:
 
     async def invoke(self, request: dict[str, Any]) -> Any:
         assert self.process.stdin is not None
-        self.calls += 1
         try:
             self.process.stdin.write(json.dumps(request, separators=(",", ":")).encode() + b"\n")
             await self.process.stdin.drain()
@@ -214,6 +215,8 @@ class _Pool:
 
     async def invoke(self, request: dict[str, Any], timeout_s: float) -> Any:
         async with self.slots:
+            while self.idle and self.idle[-1].process.returncode is not None:
+                self.idle.pop()  # died while idle (killed from outside): not worth a failure
             sandbox = self.idle.pop() if self.idle else await self.start()
             self.busy.add(sandbox)
             healthy = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 import zipfile
@@ -274,3 +275,28 @@ def test_the_gateway_serves_from_the_artifact_and_survives_a_crash(service: Serv
 def test_the_worker_runs_under_this_interpreter_when_no_other_fits():
     assert find_python("python2.1") == (sys.executable, False)
     assert find_python(None) == (sys.executable, False)
+
+
+def test_a_sandbox_killed_while_idle_is_replaced_without_a_failure(service: Service):
+    async def body(runtime: LambdaRuntime) -> tuple[int, int]:
+        before = await runtime.invoke("maybe", {})
+        os.kill(before, signal.SIGKILL)
+        await asyncio.sleep(0.2)
+        return before, await runtime.invoke("maybe", {})
+
+    before, after = run_sandboxed(service, body)
+    assert before != after
+
+
+def test_an_interpreter_that_cannot_start_is_a_function_error(service: Service):
+    async def go() -> None:
+        sandboxes = Sandboxes(service, artifact_paths(service, None), python="/no/python3.12")
+        runtime = LambdaRuntime(service, sandboxes=sandboxes)
+        try:
+            await runtime.warm()  # logged, not raised
+            with pytest.raises(FunctionError, match="No such file"):
+                await runtime.invoke("maybe", {})
+        finally:
+            await runtime.close()
+
+    asyncio.run(go())
