@@ -183,19 +183,27 @@ def build_artifact(
     limits: tuple[int, int] = (MAX_ZIPPED_BYTES, MAX_UNZIPPED_BYTES),
 ) -> ArtifactReport:
     """Build the zip at `output`; `pins` None ships the code alone (what the Framework alone
-    would ship). The previous artifact is replaced only by one within Lambda's limits."""
+    would ship); `cache` None installs the requirements into a scratch directory. The previous
+    artifact is replaced only by one within Lambda's limits."""
     files = {
         name: spec.root / name
         for name in matching_files(spec.root, spec.patterns)
         if spec.root / name != output.resolve()
     }
     _check_handlers(spec, set(files))
-    if pins is not None:
-        site = install_requirements(pins, spec.platform, cache)
-        for name, path in _dependency_files(site).items():
-            if name in files:
-                raise PackagingError(f"{name} is both service code and part of a requirement")
-            files[name] = path
+    with tempfile.TemporaryDirectory(prefix="tumble-lambda-deps-") as scratch:
+        if pins is not None:
+            site = install_requirements(pins, spec.platform, cache or Path(scratch))
+            for name, path in _dependency_files(site).items():
+                if name in files:
+                    raise PackagingError(f"{name} is both service code and part of a requirement")
+                files[name] = path
+        return _replace_artifact(output, files, limits)
+
+
+def _replace_artifact(
+    output: Path, files: Mapping[str, Path], limits: tuple[int, int]
+) -> ArtifactReport:
     output.parent.mkdir(parents=True, exist_ok=True)
     descriptor, name = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
     os.close(descriptor)

@@ -145,20 +145,17 @@ def _pip(arguments: Sequence[str]) -> None:
         )
 
 
-def install_requirements(pins: Path, platform: LambdaPlatform, cache: Path | None) -> Path:
-    """A directory holding the pinned requirements installed for `platform`, reused from
-    `cache` when the same pins were installed for the same platform before."""
+def install_requirements(pins: Path, platform: LambdaPlatform, cache: Path) -> Path:
+    """A directory under `cache` holding the pinned requirements installed for `platform`,
+    reused when the same pins were installed for the same platform before."""
     requirements = read_pins(pins)
     digest = hashlib.sha256(pins.read_bytes() + platform.key.encode()).hexdigest()[:16]
-    if cache is not None:
-        target = cache / "lambda-deps" / f"{platform.key}-{digest}"
-        if (target / ".complete").exists():
-            check_consistent(target, platform)
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
-    else:
-        target = staging = Path(tempfile.mkdtemp(prefix="tumble-lambda-deps-"))
+    target = cache / "lambda-deps" / f"{platform.key}-{digest}"
+    if (target / ".complete").exists():
+        check_consistent(target, platform)
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
     try:
         if requirements:
             # --no-deps: the pins are the whole closure; check_consistent proves it.
@@ -169,9 +166,13 @@ def install_requirements(pins: Path, platform: LambdaPlatform, cache: Path | Non
         shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts: not importable
         check_consistent(staging, platform, requirements)
         (staging / ".complete").touch()
-        if staging != target:
-            shutil.rmtree(target, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)  # an interrupted build's leftovers
+        try:
             staging.replace(target)
+        except OSError:  # another build of the same pins got there first
+            if not (target / ".complete").exists():
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
