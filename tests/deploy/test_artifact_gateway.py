@@ -17,6 +17,7 @@ import websocket
 
 from messages import Event, Subscription, encode_kinesis_data, submit_envelope, subscribe_envelope
 from processor.store import ConnectionStore
+from tests.gateway_adapter.test_sandboxes import children_of
 from tests.processor import conftest as processor_fixtures
 from tests.processor.conftest import REGION, GatewayProcess, make_token
 
@@ -45,17 +46,11 @@ def artifact_gateway(
 
 
 def sandboxes_of(pid: int) -> list[str]:
-    """The command lines of the gateway's sandbox processes (Linux /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == pid:
-            found.append(" ".join(part.decode() for part in command if part))
-    return found
+    """The command lines of the gateway's sandbox processes."""
+    return [
+        " ".join(part.decode() for part in Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0"))
+        for child in children_of(pid)
+    ]
 
 
 def frame(ws: websocket.WebSocket) -> dict:

@@ -300,3 +300,31 @@ def test_an_interpreter_that_cannot_start_is_a_function_error(service: Service):
             await runtime.close()
 
     asyncio.run(go())
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
+def test_sandboxes_die_with_a_gateway_killed_outright(service: Service):
+    gateway = start(service.path, "--from-artifact", "--no-triggers", "--log-level", "WARNING")
+    try:
+        assert gateway.stdout is not None
+        assert gateway.stdout.readline().startswith("gateway ready")
+        sandboxes = children_of(gateway.pid)
+        assert len(sandboxes) == len(service.functions) - 1  # all but the unloadable one
+    finally:
+        gateway.kill()
+        gateway.wait(15)
+    deadline = time.monotonic() + 10
+    while [pid for pid in sandboxes if Path(f"/proc/{pid}").exists()]:
+        assert time.monotonic() < deadline, "sandboxes outlived their gateway"
+        time.sleep(0.05)
