@@ -145,9 +145,9 @@ def test_a_broken_serverless_yml_stops_start_up_naming_file_and_key(tmp_path, br
 
 
 def test_children_see_the_environment_all_functions_share():
-    from gateway_adapter.local import shared_environment
     from gateway_adapter.serverless_config import Options
     from gateway_adapter.service import load_service
+    from tumble.local import shared_environment
 
     service = load_service(SERVERLESS_YML, Options(stage="local", account_id="123456789012"))
     shared = shared_environment(service)
