@@ -26,8 +26,10 @@ def stack_env() -> dict[str, str]:
 
 
 class Stack:
-    def __init__(self, *args: str, env: dict[str, str]) -> None:
-        self.ports = {name: free_port() for name in ("aws", "gateway", "page")}
+    def __init__(
+        self, *args: str, env: dict[str, str], ports: dict[str, int] | None = None
+    ) -> None:
+        self.ports = {name: free_port() for name in ("aws", "gateway", "page")} | (ports or {})
         command = [
             sys.executable,
             "-m",
