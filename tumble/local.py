@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from gateway_adapter.service import Service, load_service
 from messages.tokens import PARAMETER_ENV, SECRET_ENV
 
 from .backend import Backend, BackendError, choose_backend, start_localstack, stop_localstack
+from .parts import Child, Part, shared_environment, tail
 from .settings import LOOPBACK, STAGE, Ports, local_environment, session
 from .supervision import PortInUse, check_ports_free, spawn
 
@@ -53,28 +54,6 @@ BACKEND_NAME = "embedded AWS"
 
 class ChildFailed(RuntimeError):
     """A part of the stack exited while starting."""
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """A child process of the local stack: `python -m module args`."""
-
-    name: str
-    module: str
-    args: Sequence[str]
-    ready_url: str | None = None
-    ready_timeout_s: float = 15.0
-    restart: bool = False  # stateless: restarted when it dies (see the module's docstring)
-    essential: bool = False  # the stack stops when it dies
-    # On the supervisor's death: SIGTERM lets players flush; the others have nothing to save.
-    death_signal: int = signal.SIGKILL
-
-
-@dataclass
-class Child:
-    part: Part
-    process: subprocess.Popen[bytes]
-    restarts: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -241,7 +220,7 @@ class LocalStack:
                 log = self.log_path(part.name)
                 raise ChildFailed(
                     f"{part.name} exited with code {process.returncode}; the end of "
-                    f"{log}:\n{_tail(log)}"
+                    f"{log}:\n{tail(log)}"
                 )
 
     def log_path(self, name: str) -> Path:
@@ -261,7 +240,7 @@ class LocalStack:
                 process.wait()
         players = self.log_path("players")
         if any(child.part.name == "players" for child in self.children) and players.exists():
-            print(f"players' summary ({players}):\n{_tail(players, 6)}", flush=True)
+            print(f"players' summary ({players}):\n{tail(players, 6)}", flush=True)
         self.children.clear()
         if self.backend and self.backend.started_localstack:
             stop_localstack(self.env)
@@ -290,7 +269,7 @@ class LocalStack:
         child.restarts = [at for at in child.restarts if now - at < RESTART_WINDOW_S]
         if part.restart and len(child.restarts) < MAX_RESTARTS:
             print(f"{part.name} exited with code {code}; restarting. The end of {log}:", flush=True)
-            print(_tail(log), flush=True)
+            print(tail(log), flush=True)
             child.restarts.append(now)
             try:
                 self._start_part(part, child)
@@ -302,32 +281,11 @@ class LocalStack:
         if part.essential or part.restart:
             why = "too many restarts" if part.restart else "the stack cannot run without it"
             print(f"{part.name} exited with code {code} ({why}); stopping.", flush=True)
-            print(f"The end of {log}:\n{_tail(log)}", flush=True)
+            print(f"The end of {log}:\n{tail(log)}", flush=True)
             return False
         print(f"{part.name} exited with code {code}; the rest goes on. The end of {log}:")
-        print(_tail(log), flush=True)
+        print(tail(log), flush=True)
         return True
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def shared_environment(service: Service) -> dict[str, str]:
-    """The variables every function of the service sees alike (serverless.yml's
-    provider.environment, in effect)."""
-    functions = list(service.functions.values())
-    if not functions:
-        return {}
-    first = functions[0].environment
-    return {
-        name: value
-        for name, value in first.items()
-        if all(f.environment.get(name) == value for f in functions[1:])
-    }
 
 
 def _interrupt(*_: object) -> None:

@@ -51,14 +51,21 @@ class Ports:
 
 
 def has_credentials(environ: Mapping[str, str]) -> bool:
-    """Whether botocore's chain (variables, profiles, SSO, metadata) finds any credentials."""
-    import boto3
+    """Whether `environ` (not this process's environment: a stack's children get `environ`)
+    gives credentials, by its variables or by botocore's other providers (profiles, SSO,
+    container and instance metadata)."""
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
 
     if environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
         return True
-    return (
-        boto3.Session(profile_name=environ.get("AWS_PROFILE") or None).get_credentials() is not None
-    )
+    try:
+        resolver = botocore.session.Session(profile=environ.get("AWS_PROFILE") or None)
+        providers = resolver.get_component("credential_provider")
+        providers.remove("env")  # read from os.environ, which is not what the children get
+        return providers.load_credentials() is not None
+    except BotoCoreError:
+        return False
 
 
 def local_environment(environ: Mapping[str, str], endpoint: str | None = None) -> dict[str, str]:
