@@ -169,3 +169,37 @@ def test_kill_9_of_the_gateway_mid_stream_loses_no_acknowledged_record():
     assert code in (0, 130), stack.output
     for port in stack.ports.values():
         assert port_is_free(port)
+
+
+def child_running(stack: Stack, module: str) -> psutil.Process:
+    (child,) = [
+        child
+        for child in psutil.Process(stack.process.pid).children()
+        if child.cmdline()[1:3] == ["-m", module]
+    ]
+    return child
+
+
+@pytest.mark.slow
+def test_players_dying_are_reported_and_the_backend_dying_stops_the_stack():
+    stack = Stack("--simulate", "1", "--rate", "2", env=stack_env())
+    try:
+        assert stack.ready.wait(READY_TIMEOUT_S), stack.output
+        child_running(stack, "producer").kill()
+        deadline = time.monotonic() + 10
+        while "the rest goes on" not in stack.output and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "players exited with code -9; the rest goes on" in stack.output, stack.output
+        assert stack.process.poll() is None
+        children = children_of(stack)
+        child_running(stack, "gateway_adapter.embedded").kill()
+        assert stack.process.wait(timeout=30) == 1, stack.output
+    finally:
+        if stack.process.poll() is None:
+            stack.stop()
+    deadline = time.monotonic() + 5
+    while "stopped" not in stack.output and time.monotonic() < deadline:
+        time.sleep(0.1)  # the output reader may be a line behind the exit
+    assert "embedded AWS exited with code -9 (the stack cannot run without it)" in stack.output
+    _, alive = psutil.wait_procs(children, timeout=15)
+    assert alive == []
