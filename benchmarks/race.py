@@ -29,7 +29,6 @@ import boto3
 import websocket
 
 from gateway_adapter.embedded import free_port
-from gateway_adapter.local import LocalStack, Ports
 from messages import (
     COLORS,
     Event,
@@ -41,6 +40,7 @@ from messages import (
 )
 from messages.envelopes import subscribe_envelope
 from messages.tokens import Role, issue, with_token
+from tumble.local import LocalStack, Ports
 
 __all__ = ["main"]
 

@@ -6,7 +6,8 @@ Where the management API is: `requestContext.domainName` is the adapter's own `h
 `requestContext.stage` its stage, so `http://{domainName}/{stage}` is the @connections
 endpoint. A handler (Tumble's processor, or any other) finds it by this rule:
 `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI` when set; otherwise `http://{domainName}/{stage}`
-when domainName is loopback (`127.0.0.1`, `localhost`, `::1`, with any port), else
+when domainName's host is loopback (`127.0.0.1`, `localhost` in any case, or `[::1]`, with or
+without a port; a bare `::1` is no host:port and counts as remote), else
 `https://{domainName}/{stage}` (the AWS form). `management_endpoint` implements it."""
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 # AWS ids (connectionId, requestId, messageId) look like "L0SM9cOFvHcCIhw=": 16 characters of
 # the URL-safe base64 alphabet, the last one '=': 11 bytes encode to exactly that.
 _ID_BYTES = 11
@@ -75,12 +76,12 @@ def iso_time(epoch_ms: int) -> str:
 def management_endpoint(domain_name: str, stage: str, env: Mapping[str, str]) -> str:
     explicit = env.get("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")
     if explicit:
-        return explicit
+        return explicit.rstrip("/")
     if domain_name.startswith("["):
         host = domain_name[: domain_name.find("]") + 1]
     else:
-        host = domain_name.rsplit(":", 1)[0] if domain_name.count(":") == 1 else domain_name
-    scheme = "http" if host in _LOOPBACK else "https"
+        host = domain_name.split(":", 1)[0] if domain_name.count(":") == 1 else domain_name
+    scheme = "http" if host.lower() in _LOOPBACK else "https"
     return f"{scheme}://{domain_name}/{stage}"
 
 

@@ -1,8 +1,14 @@
-"""Connection tokens: HMAC-SHA256 over role, subject and expiry, and where their secret lives.
+"""Connection tokens: HMAC-SHA256 over role, subject and expiry, and the rule that finds their
+secret.
 
 Pure functions so the authorizer's decision is tested without AWS; the secret is injected, and
-the SSM read is a callable the caller wires to its own client. The token is opaque to clients
-(only this module issues and reads it), so its compact inner keys are not wire field names."""
+the SSM client is made by the caller (only when the variable is missing). The token is opaque to
+clients (only this module issues and reads it), so its compact inner keys are not wire field
+names.
+
+Rotation: a secret's value may list several secrets separated by commas, newest first. The
+first signs; every one verifies. To rotate, set `new,old`, wait out the overlap (at least the
+longest token lifetime still in use, and the authorizer's SECRET_CACHE_S), then set `new`."""
 
 from __future__ import annotations
 
@@ -14,16 +20,16 @@ import json
 import re
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
-    "LOCAL_AWS_ENDPOINT",
-    "LOCAL_SECRET_PARAMETER",
     "MAX_SUBJECT_LENGTH",
     "MAX_TOKEN_LENGTH",
     "PARAMETER_ENV",
+    "SECRET_CACHE_S",
     "SECRET_ENV",
     "TOKEN_QUERY_PARAMETER",
     "Claims",
@@ -31,8 +37,11 @@ __all__ = [
     "SecretMissing",
     "TokenError",
     "issue",
+    "parse_secrets",
     "parse_ttl",
+    "read_parameter",
     "resolve_secret",
+    "resolve_secrets",
     "verify",
     "with_token",
 ]
@@ -43,9 +52,9 @@ MAX_TOKEN_LENGTH = 1024
 MAX_SUBJECT_LENGTH = 128
 SECRET_ENV = "TUMBLE_TOKEN_SECRET"  # noqa: S105 - a variable name
 PARAMETER_ENV = "TUMBLE_TOKEN_SECRET_PARAMETER"
-# Where `tumble local` stores the secret on its backend, and where that backend answers.
-LOCAL_SECRET_PARAMETER = "/tumble/local/token-secret"  # noqa: S105 - a name, not a secret
-LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"
+# How long a warm authorizer keeps a secret read from SSM before reading it again: a rotated
+# value takes effect within this time (SSM's GetParameter allows 40 calls/s per account).
+SECRET_CACHE_S = 60.0
 # The $connect authorizer's identity source (serverless.yml: route.request.querystring.token).
 TOKEN_QUERY_PARAMETER = "token"  # noqa: S105 - a name, not a secret
 
@@ -102,16 +111,20 @@ def issue(secret: bytes, role: Role | str, subject: str, expires_at: int) -> str
     return f"{body}.{_sign(secret, body)}"
 
 
-def verify(secret: bytes, token: object, now: float | None = None) -> Claims:
-    """The token's claims, or TokenError; the signature is checked before anything is read."""
-    if not secret:
+def verify(secret: bytes | Sequence[bytes], token: object, now: float | None = None) -> Claims:
+    """The token's claims, or TokenError; the signature is checked before anything is read.
+    `secret` may be several (a rotation's overlap): a signature by any of them is accepted."""
+    keys = [secret] if isinstance(secret, bytes) else [key for key in secret if key]
+    if not keys or not all(keys):
         raise TokenError("no token secret is configured")
     if token is None or token == "":
         raise TokenError("missing token")
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
         raise TokenError("malformed token")
     body, signature = token.split(".")
-    if not hmac.compare_digest(_sign(secret, body), signature):
+    # Every key is tried (no early exit), so timing does not tell which one matched.
+    matches = [hmac.compare_digest(_sign(key, body), signature) for key in keys]
+    if not any(matches):
         raise TokenError("bad signature")
     try:
         claims = json.loads(_b64decode(body))
@@ -141,31 +154,43 @@ def parse_ttl(text: str) -> int:
     return int(found.group(1)) * _UNITS[found.group(2)]
 
 
-def resolve_secret(
-    environ: Mapping[str, str],
-    read_parameter: Callable[[str], str],
-    default_parameter: str | None = None,
-) -> bytes:
-    """`TUMBLE_TOKEN_SECRET` if set, else the SSM SecureString parameter named by
-    `TUMBLE_TOKEN_SECRET_PARAMETER` (or `default_parameter`), read through `read_parameter`.
+def read_parameter(ssm: Any, name: str) -> str:
+    """An SSM parameter's value, decrypted; `ssm` is a boto3 (or aiobotocore-synchronous) client.
+    The one place any part of Tumble reads a parameter."""
+    response = ssm.get_parameter(Name=name, WithDecryption=True)
+    return str(response["Parameter"]["Value"])
 
-    The one rule for every process that signs or checks tokens; a Lambda passes no default (its
-    parameter is deployment configuration), local tools pass LOCAL_SECRET_PARAMETER."""
+
+def parse_secrets(value: str) -> tuple[bytes, ...]:
+    """`new,old` -> (b"new", b"old"): the first signs, all verify; blanks are ignored."""
+    return tuple(part.strip().encode() for part in value.split(",") if part.strip())
+
+
+def resolve_secrets(environ: Mapping[str, str], ssm: Callable[[], Any]) -> tuple[bytes, ...]:
+    """`TUMBLE_TOKEN_SECRET` if set, else the SSM SecureString parameter named by
+    `TUMBLE_TOKEN_SECRET_PARAMETER`, read with the client `ssm()` makes (called only then).
+
+    The one rule for every process that signs or checks tokens. Where the parameter is when
+    nothing names it is the deployment's business (`tumble` fills in the local stack's)."""
     direct = environ.get(SECRET_ENV)
-    if direct:
-        return str(direct).encode()
-    name = environ.get(PARAMETER_ENV) or default_parameter
+    if direct and parse_secrets(direct):
+        return parse_secrets(direct)
+    name = environ.get(PARAMETER_ENV)
     if not name:
         raise SecretMissing(f"no token secret: set {SECRET_ENV} or {PARAMETER_ENV}")
     try:
-        value = read_parameter(name)
+        value = read_parameter(ssm(), name)
     except Exception as exc:  # the reader's own errors: no endpoint, parameter or credentials
-        fix = (
-            f"start `tumble local` (it stores one in SSM {name})"
-            if name == LOCAL_SECRET_PARAMETER
-            else f"make SSM parameter {name} readable"
-        )
-        raise SecretMissing(f"no token secret: set {SECRET_ENV}, or {fix}: {exc}") from exc
-    if not value:
+        raise SecretMissing(
+            f"no token secret: set {SECRET_ENV}, or make SSM parameter {name} readable "
+            f"(`tumble local` stores one there for stage local): {exc}"
+        ) from exc
+    secrets = parse_secrets(value)
+    if not secrets:
         raise SecretMissing(f"no token secret: SSM parameter {name} is empty")
-    return str(value).encode()
+    return secrets
+
+
+def resolve_secret(environ: Mapping[str, str], ssm: Callable[[], Any]) -> bytes:
+    """The signing secret: the first of `resolve_secrets`."""
+    return resolve_secrets(environ, ssm)[0]

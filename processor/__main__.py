@@ -1,10 +1,10 @@
 """`python -m processor`: the Lambda functions from a shell, for debugging without a gateway.
 
     python -m processor invoke send_iot_message event.json   # or the event on stdin
-    python -m processor token --role shipper --ttl 1h        # the same as `tumble token`
 
 `invoke` calls the handler exactly as Lambda would (an event and a context), with the standard
-AWS configuration of this shell, and prints what it returned as JSON."""
+AWS configuration of this shell, and prints what it returned as JSON. (Tokens for it come
+from `tumble token`: issuing them is not the processor's work.)"""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from .tokens import main as token_main
 
 __all__ = ["main"]
 
@@ -70,7 +68,7 @@ def invoke(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    commands = {"invoke": invoke, "token": token_main}
+    commands = {"invoke": invoke}
     if not args or args[0] not in commands:
         print(__doc__, file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from messages import Subscription, parse_event_type
+from messages.backoff import full_jitter_s
 
 __all__ = [
     "BATCH_WRITE_LIMIT",
@@ -241,7 +242,7 @@ class ConnectionStore:
             if not requests:
                 return
             # Unprocessed items mean throttling: back off exponentially with full jitter.
-            self._sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+            self._sleep(full_jitter_s(attempt, random.random(), base_s=0.05, cap_s=2.0))
         raise StoreError(f"{len(requests)} writes still unprocessed after retries")
 
     # -- subscriptions -----------------------------------------------------------------------

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from messages.backoff import full_jitter_s
+
 __all__ = [
     "MAX_BYTES_PER_CALL",
     "MAX_PARTITION_KEY_LENGTH",
@@ -79,8 +81,7 @@ class RetryPolicy:
 
 def backoff_s(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
     """Delay before try `attempt + 1`: uniform in [0, min(cap, base * 2**attempt)]."""
-    ceiling = min(policy.cap_s, policy.base_s * (2 ** max(0, attempt)))
-    return rng.uniform(0.0, ceiling)
+    return full_jitter_s(attempt, rng.random(), policy.base_s, policy.cap_s)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from .config import (
     token_source,
     upload_bucket,
 )
-from .deadletter import DeadLetter, DeadLetterError, read_dead_letters
+from .deadletter import DeadLetter, DeadLetterError, Replay
 from .kinesis import KinesisPath
 from .shipper import PARTITION_KEY_MODES, Shipper
 from .websocket import WebSocketPath
@@ -95,13 +95,14 @@ def produce_main(argv: list[str]) -> int:
         parser.error("--simulate takes 1 to 4 players")
     if args.rate <= 0 or args.linger_ms < 0:
         parser.error("--rate must be positive and --linger-ms not negative")
-    replay: list[Any] = []
+    replay: Replay | None = None
     if args.replay is not None:
         try:
-            replay = list(read_dead_letters(args.replay))
+            replay = Replay(args.replay, args.dead_letter)
         except (OSError, DeadLetterError) as error:
             print(f"tumble produce: cannot replay: {error}", file=sys.stderr)
             return 2
+        args.dead_letter = replay.spill_to  # the source is only read until the end
         args.no_websocket = True  # the WebSocket path delivered these already
     try:
         shipper, session, endpoint = _build(args, args.linger_ms / 1000, args.partition_key)
@@ -112,7 +113,11 @@ def produce_main(argv: list[str]) -> int:
 
 
 async def _produce(
-    args: argparse.Namespace, shipper: Shipper, session: Any, endpoint: Any, replay: list[Any]
+    args: argparse.Namespace,
+    shipper: Shipper,
+    session: Any,
+    endpoint: Any,
+    replay: Replay | None,
 ) -> int:
     from .simulate import run_players
 
@@ -124,8 +129,8 @@ async def _produce(
         loop.call_later(args.duration, stop.set)
     shipper.start()
     source: asyncio.Future[Any]
-    if args.replay is not None:
-        source = loop.create_task(_replay(shipper, replay, args.replay, args.dead_letter))
+    if replay is not None:
+        source = loop.create_task(_replay(shipper, replay))
     elif args.simulate:
         source = loop.create_task(
             run_players(args.simulate, args.rate, args.seed, shipper.submit, stop)
@@ -140,8 +145,22 @@ async def _produce(
     summary = await shipper.close(args.flush_timeout)
     for line in summary.lines():
         print(f"producer: {line}", file=sys.stderr, flush=True)
+    submitted_all = source.done() and not source.cancelled() and source.exception() is None
+    if replay is not None and submitted_all and not summary.lost:
+        remaining = replay.finish()
+        print(
+            f"producer: {replay.source} now holds {remaining} records", file=sys.stderr, flush=True
+        )
+    elif replay is not None and replay.in_place:
+        print(
+            f"producer: {replay.source} left whole (not every record was acknowledged or "
+            "spilled again); replaying it again is safe",
+            file=sys.stderr,
+            flush=True,
+        )
     if summary.spilled:
-        print(f"producer: replay with --replay {args.dead_letter}", file=sys.stderr, flush=True)
+        target = replay.source if replay is not None else args.dead_letter
+        print(f"producer: replay with --replay {target}", file=sys.stderr, flush=True)
     if summary.lost:
         return 1
     if source.done() and not source.cancelled() and source.exception() is not None:
@@ -150,14 +169,13 @@ async def _produce(
     return 0
 
 
-async def _replay(shipper: Shipper, spilled: list[Any], path: Path, dead_letter: Path) -> None:
-    # Failures of this replay append to the dead-letter file; when that is the file being
-    # replayed, its old lines are dropped first, since each one is resent now.
-    if path.resolve() == dead_letter.resolve():
-        path.write_text("", encoding="utf-8")
-    for item in spilled:
+async def _replay(shipper: Shipper, replay: Replay) -> None:
+    # The source file is not touched here: its lines go only once each is acknowledged or
+    # spilled again (Replay.finish, after the shipper has closed).
+    for item in replay.records:
         await shipper.submit(item.event, websocket=False)
-    print(f"producer: replaying {len(spilled)} records from {path}", file=sys.stderr, flush=True)
+    count = len(replay.records)
+    print(f"producer: replaying {count} records from {replay.source}", file=sys.stderr, flush=True)
 
 
 async def _controllers(

@@ -1,8 +1,7 @@
-"""Where the producer's endpoints, names and token come from.
-
-The standard AWS configuration wins (AWS_ENDPOINT_URL, profiles, credentials); with nothing
-configured at all, the local stack's endpoint and test credentials are assumed, so `tumble
-produce` works against `tumble local` / `make local` without any setup."""
+"""Where the producer's endpoints, names and token come from: the standard AWS configuration
+(AWS_ENDPOINT_URL, profiles, credentials, region) and TUMBLE_TOKEN_SECRET(_PARAMETER), nothing
+else. `tumble produce` fills those in for the local stack when nothing is configured
+(`tumble.settings`), so it works against `tumble local` without any setup."""
 
 from __future__ import annotations
 
@@ -13,14 +12,7 @@ from typing import Any
 
 import boto3
 
-from messages.tokens import (
-    LOCAL_AWS_ENDPOINT,
-    LOCAL_SECRET_PARAMETER,
-    Role,
-    SecretMissing,
-    issue,
-    resolve_secret,
-)
+from messages.tokens import Role, SecretMissing, issue, resolve_secret
 
 __all__ = [
     "DEFAULT_STREAM",
@@ -35,7 +27,6 @@ __all__ = [
 
 DEFAULT_WS_URL = "ws://127.0.0.1:3001/local"
 DEFAULT_STREAM = "iot-events"
-LOCAL_REGION = "us-east-1"
 SHIPPER_TOKEN_TTL_S = 3600
 
 
@@ -44,22 +35,14 @@ class ConfigProblem(RuntimeError):
 
 
 def aws_session(environ: Mapping[str, str] | None = None) -> tuple[Any, str | None]:
-    """A boto3 session and the endpoint to give its clients (None: botocore's own choice)."""
+    """A boto3 session from the standard configuration, and the endpoint to give its clients
+    (AWS_ENDPOINT_URL, else None: botocore's own choice, service variables included)."""
     env = os.environ if environ is None else environ
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     session = boto3.Session(region_name=region)
-    if env.get("AWS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_KINESIS"):
-        if session.region_name is None:
-            session = boto3.Session(region_name=LOCAL_REGION)
-        return session, None
-    if session.get_credentials() is None:
-        local = boto3.Session(
-            aws_access_key_id="test",
-            aws_secret_access_key="test",  # noqa: S106 - the local stack's well-known dummy
-            region_name=region or LOCAL_REGION,
-        )
-        return local, LOCAL_AWS_ENDPOINT
-    return session, None
+    if session.region_name is None:
+        raise ConfigProblem("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)")
+    return session, env.get("AWS_ENDPOINT_URL") or None
 
 
 def stream_name(option: str | None, environ: Mapping[str, str] | None = None) -> str:
@@ -77,12 +60,8 @@ def token_source(
         return lambda: token
     env = os.environ if environ is None else environ
 
-    def read(name: str) -> str:
-        response = ssm().get_parameter(Name=name, WithDecryption=True)
-        return str(response["Parameter"]["Value"])
-
     try:
-        key = resolve_secret(env, read, LOCAL_SECRET_PARAMETER)
+        key = resolve_secret(env, ssm)
     except SecretMissing as error:
         raise ConfigProblem(f"no shipper token: pass --token; {error}") from error
     issued: list[tuple[str, float]] = []

@@ -11,14 +11,19 @@ __all__ = ["COMMANDS", "main"]
 
 # command -> (module:function, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "local": ("gateway_adapter.cli:local_main", "run the whole pipeline on this machine"),
+    "local": ("tumble.local:cli_main", "run the whole pipeline on this machine"),
     "produce": ("producer.cli:produce_main", "ship controller presses (or --simulate N players)"),
     "emit": ("producer.cli:emit_main", "send one event of any type on both paths"),
     "watch": ("spectator.watch:main", "watch live events and latency per path"),
-    "token": ("processor.tokens:main", "print a signed connection token"),
+    "token": ("tumble.token:main", "print a signed connection token"),
     "bench": ("benchmarks.cli:main", "run the benchmarks and print their numbers"),
     "package": ("tumble.packaging.cli:main", "build the Lambda artifact serverless.yml ships"),
 }
+
+
+# Commands that talk to a running stack: with nothing configured they find `tumble local`
+# (tumble.settings.apply_client_defaults), as the packages they run read only standard settings.
+LOCAL_CLIENT_COMMANDS = frozenset({"produce", "emit", "watch"})
 
 
 def _usage() -> str:
@@ -38,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tumble: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     target, _ = COMMANDS[command]
+    if command in LOCAL_CLIENT_COMMANDS:
+        from .settings import apply_client_defaults
+
+        apply_client_defaults()
     module_name, function_name = target.split(":")
     try:
         module = importlib.import_module(module_name)

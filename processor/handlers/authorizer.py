@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 
-from messages.tokens import TokenError, verify
+from messages.tokens import TOKEN_QUERY_PARAMETER, TokenError, verify
 
 from ..logs import Invocation
 from ..token_secret import TokenSecret
@@ -16,15 +16,16 @@ from ..wiring import once
 
 __all__ = ["TOKEN_PARAMETER", "handle", "policy"]
 
-TOKEN_PARAMETER = "token"  # noqa: S105 - the query parameter serverless.yml names
+TOKEN_PARAMETER = TOKEN_QUERY_PARAMETER  # the query parameter serverless.yml names
 
 _secret = once(lambda: TokenSecret(boto3.client("ssm")))
 
 
 def policy(
-    secret: bytes, token: object, method_arn: str, now: float
+    secret: bytes | tuple[bytes, ...], token: object, method_arn: str, now: float
 ) -> tuple[dict[str, Any], str | None]:
-    """The IAM policy for this token, and why it was denied (None when allowed)."""
+    """The IAM policy for this token, and why it was denied (None when allowed); during a
+    rotation's overlap `secret` holds the new and the old secret, and either signature passes."""
     try:
         claims = verify(secret, token, now)
     except TokenError as exc:

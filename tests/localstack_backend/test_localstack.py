@@ -8,11 +8,11 @@ import subprocess
 import boto3
 import pytest
 
-from gateway_adapter.backend import choose_backend
 from gateway_adapter.bootstrap import bootstrap_resources
 from gateway_adapter.serverless_config import Options
 from gateway_adapter.service import load_service
 from tests.conftest import SERVERLESS_YML
+from tumble.backend import choose_backend
 
 LOCALSTACK_IMAGE = "localstack/localstack:4.14.0"
 

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import urllib.parse
 
 import pytest
 
 from messages.tokens import (
-    LOCAL_SECRET_PARAMETER,
     PARAMETER_ENV,
     SECRET_ENV,
     Claims,
@@ -16,7 +16,9 @@ from messages.tokens import (
     TokenError,
     issue,
     parse_ttl,
+    read_parameter,
     resolve_secret,
+    resolve_secrets,
     verify,
     with_token,
 )
@@ -112,48 +114,53 @@ def test_parse_ttl_refuses_nonsense(text):
         parse_ttl(text)
 
 
-def _never(name: str) -> str:
-    raise AssertionError(f"SSM must not be asked for {name}")
+def _never() -> object:
+    raise AssertionError("SSM must not be asked")
 
 
 def test_the_variable_wins_and_no_parameter_is_read():
     environ = {SECRET_ENV: "direct", PARAMETER_ENV: "/p"}
-    assert resolve_secret(environ, _never, LOCAL_SECRET_PARAMETER) == b"direct"
+    assert resolve_secret(environ, _never) == b"direct"
 
 
-def test_the_named_parameter_wins_over_the_default():
-    asked: list[str] = []
-
-    def read(name: str) -> str:
-        asked.append(name)
-        return "from-ssm"
-
-    assert resolve_secret({PARAMETER_ENV: "/p"}, read, LOCAL_SECRET_PARAMETER) == b"from-ssm"
-    assert resolve_secret({SECRET_ENV: ""}, read, LOCAL_SECRET_PARAMETER) == b"from-ssm"
-    assert asked == ["/p", LOCAL_SECRET_PARAMETER]
+def test_the_named_parameter_is_read_when_the_variable_is_empty(aws_client):
+    ssm = aws_client("ssm")
+    ssm.put_parameter(Name="/p", Value="from-ssm", Type="SecureString")
+    assert resolve_secret({PARAMETER_ENV: "/p"}, lambda: ssm) == b"from-ssm"
+    assert resolve_secret({SECRET_ENV: "", PARAMETER_ENV: "/p"}, lambda: ssm) == b"from-ssm"
+    assert read_parameter(ssm, "/p") == "from-ssm"
 
 
-def test_nothing_configured_and_no_default_says_what_to_set():
+def test_nothing_configured_says_what_to_set():
     with pytest.raises(SecretMissing, match=f"{SECRET_ENV} or {PARAMETER_ENV}"):
         resolve_secret({}, _never)
 
 
-def test_a_failing_read_names_the_parameter_and_keeps_the_cause():
-    failure = LookupError("ParameterNotFound")
-
-    def read(name: str) -> str:
-        raise failure
-
-    with pytest.raises(SecretMissing, match=r"SSM parameter /p readable: ParameterNotFound") as e:
-        resolve_secret({PARAMETER_ENV: "/p"}, read)
-    assert e.value.__cause__ is failure
-    with pytest.raises(SecretMissing, match=f"{SECRET_ENV}, or start `tumble local`"):
-        resolve_secret({}, read, LOCAL_SECRET_PARAMETER)
+def test_a_failing_read_names_the_parameter_and_keeps_the_cause(aws_client):
+    ssm = aws_client("ssm")
+    with pytest.raises(SecretMissing, match=r"SSM parameter /p readable.*ParameterNotFound") as e:
+        resolve_secret({PARAMETER_ENV: "/p"}, lambda: ssm)
+    assert isinstance(e.value.__cause__, ssm.exceptions.ParameterNotFound)
 
 
-def test_an_empty_parameter_is_refused():
+def test_an_empty_parameter_is_refused(aws_client):
+    ssm = aws_client("ssm")
+    ssm.put_parameter(Name="/p", Value=" , ", Type="String")
     with pytest.raises(SecretMissing, match="/p is empty"):
-        resolve_secret({PARAMETER_ENV: "/p"}, lambda name: "")
+        resolve_secret({PARAMETER_ENV: "/p"}, lambda: ssm)
+
+
+def test_a_rotation_lists_new_then_old_and_both_verify():
+    secrets = resolve_secrets({SECRET_ENV: "new, old"}, _never)
+    assert secrets == (b"new", b"old")
+    old_token = issue(b"old", Role.VIEWER, "v", int(time.time()) + 60)
+    new_token = issue(secrets[0], Role.VIEWER, "v", int(time.time()) + 60)
+    assert verify(secrets, old_token).subject == "v"
+    assert verify(secrets, new_token).subject == "v"
+    with pytest.raises(TokenError, match="bad signature"):
+        verify((b"new",), old_token)  # the overlap is over once the old one is dropped
+    with pytest.raises(TokenError, match="no token secret"):
+        verify((), new_token)
 
 
 def test_the_token_joins_the_query_string_replacing_an_old_one():

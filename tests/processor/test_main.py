@@ -50,4 +50,4 @@ def test_bad_input_is_refused_clearly():
     assert run("invoke", "authorizer", stdin="not json").returncode == 2
     assert "not JSON" in run("invoke", "authorizer", stdin="not json").stderr
     assert run("unknown").returncode == 2
-    assert run("token", "--secret", "x", "--role", "viewer").stdout.count(".") == 1
+    assert run("token", "--secret", "x").returncode == 2  # `tumble token` issues tokens

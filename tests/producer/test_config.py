@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from messages.tokens import LOCAL_AWS_ENDPOINT, Role, verify
+from messages.tokens import Role, verify
 from producer.config import (
     ConfigProblem,
     aws_session,
@@ -21,23 +21,17 @@ def test_stream_name_precedence():
     assert stream_name(None, {}) == "iot-events"
 
 
-def test_with_nothing_configured_the_local_stack_is_assumed(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-):
-    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"]:
+def test_the_standard_configuration_is_used_as_it_is(aws_endpoint: str):
+    session, endpoint = aws_session({"AWS_ENDPOINT_URL": aws_endpoint, "AWS_REGION": "eu-west-1"})
+    assert endpoint == aws_endpoint and session.region_name == "eu-west-1"
+
+
+def test_no_region_is_a_clear_problem(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    for name in ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"]:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    session, endpoint = aws_session({})
-    assert endpoint == LOCAL_AWS_ENDPOINT
-    assert session.get_credentials().access_key == "test"
-    assert session.region_name == "us-east-1"
-
-
-def test_a_configured_endpoint_is_left_to_botocore(aws_endpoint: str):
-    session, endpoint = aws_session({"AWS_ENDPOINT_URL": aws_endpoint})
-    assert endpoint is None and session.region_name
+    with pytest.raises(ConfigProblem, match="AWS_REGION"):
+        aws_session({})
 
 
 def test_a_shipper_token_from_the_secret_verifies():
@@ -50,13 +44,15 @@ def test_a_shipper_token_from_the_secret_verifies():
 def test_the_secret_comes_from_the_local_ssm_parameter(aws_client: Any):
     ssm = aws_client("ssm")
     ssm.put_parameter(Name="/tumble/local/token-secret", Value="from-ssm", Type="SecureString")
-    token = token_source(None, lambda: ssm, {})()
+    environ = {"TUMBLE_TOKEN_SECRET_PARAMETER": "/tumble/local/token-secret"}
+    token = token_source(None, lambda: ssm, environ)()
     assert verify(b"from-ssm", token).role is Role.SHIPPER
 
 
 def test_no_secret_anywhere_is_a_clear_problem(aws_client: Any):
+    environ = {"TUMBLE_TOKEN_SECRET_PARAMETER": "/tumble/local/token-secret"}
     with pytest.raises(ConfigProblem, match=r"--token.*TUMBLE_TOKEN_SECRET.*tumble local"):
-        token_source(None, lambda: aws_client("ssm"), {})
+        token_source(None, lambda: aws_client("ssm"), environ)
 
 
 def test_upload_bucket_precedence():

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from messages.tokens import LOCAL_SECRET_PARAMETER, Role, verify
+from messages.tokens import Role, verify
 from spectator.auth import SecretMissing, resolve_secret, viewer_token
 
 
@@ -17,15 +17,18 @@ def test_the_variable_wins() -> None:
     assert resolve_secret({"TUMBLE_TOKEN_SECRET": "s3cret"}, _no_ssm) == b"s3cret"
 
 
-def test_the_local_stacks_parameter_is_the_fallback(aws_client: Callable[[str], Any]) -> None:
+LOCAL = {"TUMBLE_TOKEN_SECRET_PARAMETER": "/tumble/local/token-secret"}
+
+
+def test_the_named_parameter_is_the_fallback(aws_client: Callable[[str], Any]) -> None:
     ssm = aws_client("ssm")
-    ssm.put_parameter(Name=LOCAL_SECRET_PARAMETER, Value="from-ssm", Type="SecureString")
-    assert resolve_secret({}, lambda: ssm) == b"from-ssm"
+    ssm.put_parameter(Name=LOCAL["TUMBLE_TOKEN_SECRET_PARAMETER"], Value="new,old", Type="String")
+    assert resolve_secret(LOCAL, lambda: ssm) == b"new"  # the newest of a rotation signs
 
 
 def test_no_secret_anywhere_says_what_to_do(aws_client: Callable[[str], Any]) -> None:
     with pytest.raises(SecretMissing, match=r"TUMBLE_TOKEN_SECRET.*tumble local"):
-        resolve_secret({}, lambda: aws_client("ssm"))
+        resolve_secret(LOCAL, lambda: aws_client("ssm"))
 
 
 def test_viewer_token_verifies_as_a_viewer() -> None:

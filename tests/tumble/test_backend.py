@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gateway_adapter.backend import choose_backend, localstack_healthy, localstack_url
 from gateway_adapter.embedded import free_port
+from tumble.backend import choose_backend, localstack_healthy, localstack_url
 
 
 class _FakeLocalStackHealth(BaseHTTPRequestHandler):

@@ -26,12 +26,8 @@ __all__ = [
     "start_localstack",
 ]
 
-EMBEDDED_HOST = "127.0.0.1"
-EMBEDDED_PORT = 4566
 COMPOSE_FILE = Path(__file__).resolve().parent.parent / "localstack" / "docker-compose.yml"
 LOCALSTACK_START_TIMEOUT_S = 120
-# Credentials that LocalStack and moto both accept; never real ones.
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 
 class BackendError(RuntimeError):

@@ -1,6 +1,8 @@
 """`tumble token`: print a signed connection token for the local stack or a deployment.
 
-The token rules live in `messages.tokens`; this is only the command around them."""
+The token rules live in `messages.tokens`; this is only the command around them, with the
+local defaults of `tumble.settings` (the local stack's endpoint and parameter when nothing else
+is configured)."""
 
 from __future__ import annotations
 
@@ -8,45 +10,24 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
+from typing import Any
 
-from messages.tokens import (
-    LOCAL_AWS_ENDPOINT,
-    LOCAL_SECRET_PARAMETER,
-    PARAMETER_ENV,
-    SECRET_ENV,
-    Role,
-    SecretMissing,
-    issue,
-    parse_ttl,
-    resolve_secret,
-)
+from messages.tokens import PARAMETER_ENV, SECRET_ENV, Role, SecretMissing, issue, parse_ttl
+from messages.tokens import resolve_secret as resolve
+
+from .settings import LOCAL_SECRET_PARAMETER, local_environment, session
 
 __all__ = ["main"]
 
 
-def _local_ssm_reader() -> Callable[[str], str]:
-    """Reads a parameter from the standard AWS settings, else the local stack's endpoint."""
-    import boto3  # only the CLI needs it here; the Lambda path stays light
+def _ssm(environ: dict[str, str]) -> Any:
     from botocore.config import Config
 
-    client = boto3.client(
-        "ssm",
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or LOCAL_AWS_ENDPOINT,
-        region_name=os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or "us-east-1",
-        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID") or "test",
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or "test",
-        # No local stack running should say so at once, not after botocore's retries.
-        config=Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1}),
+    # No local stack running should say so at once, not after botocore's retries.
+    config = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1})
+    return session(environ).client(
+        "ssm", endpoint_url=environ.get("AWS_ENDPOINT_URL"), config=config
     )
-
-    def read(name: str) -> str:
-        response = client.get_parameter(Name=name, WithDecryption=True)
-        return str(response["Parameter"]["Value"])
-
-    return read
 
 
 def main(argv: list[str]) -> int:
@@ -69,8 +50,9 @@ def main(argv: list[str]) -> int:
     if args.secret:
         secret = args.secret.encode()
     else:
+        environ = local_environment(os.environ)
         try:
-            secret = resolve_secret(os.environ, _local_ssm_reader(), LOCAL_SECRET_PARAMETER)
+            secret = resolve(environ, lambda: _ssm(environ))
         except SecretMissing as exc:
             print(f"tumble token: no secret: pass --secret; {exc}", file=sys.stderr)
             return 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from messages.tokens import Role, verify
-from processor.tokens import main
+from tumble.token import main
 
 
 def test_cli_prints_a_verifiable_token(capsys):

@@ -26,8 +26,10 @@ def stack_env() -> dict[str, str]:
 
 
 class Stack:
-    def __init__(self, *args: str, env: dict[str, str]) -> None:
-        self.ports = {name: free_port() for name in ("aws", "gateway", "page")}
+    def __init__(
+        self, *args: str, env: dict[str, str], ports: dict[str, int] | None = None
+    ) -> None:
+        self.ports = {name: free_port() for name in ("aws", "gateway", "page")} | (ports or {})
         command = [
             sys.executable,
             "-m",
@@ -145,9 +147,9 @@ def test_a_broken_serverless_yml_stops_start_up_naming_file_and_key(tmp_path, br
 
 
 def test_children_see_the_environment_all_functions_share():
-    from gateway_adapter.local import shared_environment
     from gateway_adapter.serverless_config import Options
     from gateway_adapter.service import load_service
+    from tumble.local import shared_environment
 
     service = load_service(SERVERLESS_YML, Options(stage="local", account_id="123456789012"))
     shared = shared_environment(service)
