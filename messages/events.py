@@ -20,6 +20,7 @@ __all__ = [
     "COLORS",
     "EVENT_TYPES",
     "NES_BUTTONS",
+    "NEUTRAL_BUTTONS",
     "SCHEMAS",
     "Event",
     "EventType",
@@ -53,7 +54,20 @@ class Source(StrEnum):
 
 EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
 COLORS: tuple[str, ...] = ("red", "blue", "green", "yellow")
-NES_BUTTONS: tuple[str, ...] = ("A", "B", "SELECT", "START", "UP", "DOWN", "LEFT", "RIGHT")
+# The talk's producer also reports the D-pad's release as VERT_NEUTRAL (axis 1, value 0) and
+# HORIZONTAL_NEUTRAL (axis 0, value 0); they are accepted, and the race ignores them (GAME.md).
+NEUTRAL_BUTTONS: tuple[str, ...] = ("VERT_NEUTRAL", "HORIZONTAL_NEUTRAL")
+NES_BUTTONS: tuple[str, ...] = (
+    "A",
+    "B",
+    "SELECT",
+    "START",
+    "UP",
+    "DOWN",
+    "LEFT",
+    "RIGHT",
+    *NEUTRAL_BUTTONS,
+)
 
 
 @dataclass(frozen=True, slots=True)
