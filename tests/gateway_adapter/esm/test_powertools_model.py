@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import base64
 
+import pytest
 from aws_lambda_powertools.utilities.parser.models import KinesisDataStreamModel
 
 from .conftest import STREAM, Recorder, create_stream, make_service, run_mappings, trigger
 
 
+@pytest.mark.kinesis_mock
 def test_a_batch_fits_the_kinesis_data_stream_model(kinesis):
     shard = create_stream(kinesis, 1)[0]
     datas = [b'{"MessageType":"NESClick"}', bytes(range(256)), "\u00e9t\u00e9".encode()]
