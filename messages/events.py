@@ -25,6 +25,7 @@ __all__ = [
     "Event",
     "EventType",
     "FieldSpec",
+    "MessageField",
     "Source",
     "new_event_id",
     "now_ms",
@@ -142,6 +143,18 @@ SCHEMAS: Mapping[str, Mapping[str, FieldSpec]] = {
         "transcribed_text": FieldSpec(str),
     },
 }
+
+
+class MessageField(StrEnum):
+    """The Message fields that code outside messages/ names (the producer builds presses and
+    keys records by colour); SCHEMAS above defines every field."""
+
+    COLOR = "color"
+    BUTTON = "button"
+    AXIS = "axis"
+    VALUE = "value"
+    SOURCE = "source"
+    TRANSCRIBED_TEXT = "transcribed_text"
 
 
 def parse_event_type(value: object, field_name: str = "MessageType") -> EventType:

@@ -12,7 +12,9 @@ import jsonschema
 import pytest
 
 from messages import (
+    SCHEMAS,
     ContractError,
+    MessageField,
     Source,
     Stamp,
     decode_event,
@@ -127,3 +129,8 @@ def test_frames_the_code_builds_are_server_frames():
     check.validate(json.loads(error_frame("forbidden", "no")))
     assert not check.is_valid({"status": "error", "error": "forbidden"})
     assert not check.is_valid({"message_type": "NESClick", "payload": "{}"})
+
+
+def test_every_named_message_field_is_a_field_of_the_contract():
+    fields = {name for schema in SCHEMAS.values() for name in schema}
+    assert {f.value for f in MessageField} <= fields
