@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEB := spectator/web
+# kinesis-mock (npm kinesis-local): the second Kinesis the trigger's tests run against.
+KINESIS_MOCK := kinesis-mock
 
 .PHONY: local test bench lint package wheel web web-test clean
 
@@ -15,6 +17,10 @@ $(STAMP): pyproject.toml
 
 $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(KINESIS_MOCK)/node_modules/.installed: $(KINESIS_MOCK)/package.json $(KINESIS_MOCK)/package-lock.json
+	cd $(KINESIS_MOCK) && npm ci --no-audit --no-fund
 	@touch $@
 
 # The race page is built only once it exists (spectator/web/package.json).
@@ -35,7 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) lint web-test
+test: $(STAMP) lint web-test $(KINESIS_MOCK)/node_modules/.installed
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) web
@@ -50,4 +56,4 @@ wheel: $(STAMP) web
 	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info $(WEB)/node_modules $(WEB)/dist
+	rm -rf $(VENV) dist build *.egg-info $(WEB)/node_modules $(WEB)/dist $(KINESIS_MOCK)/node_modules

@@ -27,6 +27,7 @@ __all__ = [
     "clf_time",
     "connect_event",
     "disconnect_event",
+    "disconnect_headers",
     "iso_time",
     "management_endpoint",
     "message_event",
@@ -160,13 +161,26 @@ def message_event(
     return {"requestContext": context, "body": body, "isBase64Encoded": is_base64}
 
 
+def disconnect_headers(domain_name: str) -> dict[str, list[str]]:
+    """The fixed headers API Gateway puts on every $disconnect event, whatever the handshake
+    sent (captured AWS events; Powertools' disconnect model requires them): the API's host and
+    three empty ones."""
+    return {"Host": [domain_name], "x-api-key": [""], "X-Forwarded-For": [""], "x-restapi": [""]}
+
+
 def disconnect_event(
     facts: ConnectionFacts, request_id: str, now_s: float, status_code: int, reason: str
 ) -> dict[str, Any]:
     context = _context(facts, "$disconnect", "DISCONNECT", request_id, now_s)
     context["disconnectStatusCode"] = status_code
     context["disconnectReason"] = reason
-    return {"requestContext": context, "isBase64Encoded": False}
+    headers = disconnect_headers(facts.domain_name)
+    return {
+        "headers": _single(headers),
+        "multiValueHeaders": headers,
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }
 
 
 def authorizer_event(

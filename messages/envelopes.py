@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from .errors import ValidationError
-from .events import Event, Source, parse_event_type, validate_message
+from .events import Event, Source, new_event_id, now_ms, parse_event_type, validate_message
 from .subscriptions import Subscription, parse_subscriptions
 
 __all__ = [
     "STATUS",
+    "STATUS_ERROR",
+    "STATUS_SUBSCRIBED",
     "SUBMIT_ACTION",
     "SUBSCRIBE_ACTION",
+    "ErrorCode",
+    "Stamp",
     "decode_event",
     "decode_kinesis_data",
     "decode_spectator_frame",
@@ -32,7 +38,8 @@ __all__ = [
 SUBMIT_ACTION = "submitIotEvent"
 SUBSCRIBE_ACTION = "subscribe"
 
-# Keys of the client requests beside `action`.
+# Keys of the client requests.
+ACTION = "action"
 SUBMIT_EVENT = "event"
 SUBSCRIPTIONS = "subscriptions"
 
@@ -51,6 +58,34 @@ FRAME_SOURCE = "source"
 
 # Control frames (answers to a client's own request) carry a status instead of a message_type.
 STATUS = "status"
+STATUS_SUBSCRIBED = "subscribed"
+STATUS_ERROR = "error"
+# Keys of an error frame beside its status.
+ERROR_CODE = "error"
+ERROR_MESSAGE = "message"
+ERROR_FIELD = "field"
+
+# The largest EventId a client may send; ids the processor stamps from AWS's own (a Kinesis
+# eventID is `shardId-000000000000:` and a 56-digit sequence number) may be longer.
+MAX_EVENT_ID_LENGTH = 64
+
+
+class ErrorCode(StrEnum):
+    """The `error` of an error frame: what kind of refusal, for a client to branch on."""
+
+    FORBIDDEN = "forbidden"
+    INVALID_EVENT = "invalid_event"
+    INVALID_SUBSCRIPTION = "invalid_subscription"
+    NOT_CONNECTED = "not_connected"
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What an event that came without `EventId` or `SentAt` gets instead: the processor takes
+    them from AWS's own data for the request or record that carried it."""
+
+    event_id: str
+    sent_at: int
 
 
 def event_body(event: Event) -> dict[str, Any]:
@@ -62,18 +97,29 @@ def event_body(event: Event) -> dict[str, Any]:
     }
 
 
-def decode_event(body: object) -> Event:
-    """An Event from a decoded record body or envelope `event`; errors name the field."""
+def decode_event(body: object, stamp: Stamp | None = None) -> Event:
+    """An Event from a decoded record body or envelope `event`; errors name the field.
+
+    `EventId` and `SentAt` are optional (the talk's own producer sends neither): an absent one
+    is taken from `stamp`, or made afresh when there is none. One that is present must be valid."""
     if not isinstance(body, Mapping):
         raise ValidationError("event", f"must be an object, not {type(body).__name__}")
     event_type = parse_event_type(body.get(MESSAGE_TYPE))
     message = validate_message(event_type, body.get(MESSAGE))
-    event_id = body.get(EVENT_ID)
-    if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
-        raise ValidationError(EVENT_ID, "must be a string of 1 to 64 characters")
-    sent_at = body.get(SENT_AT)
-    if isinstance(sent_at, bool) or not isinstance(sent_at, int) or sent_at < 0:
-        raise ValidationError(SENT_AT, "must be a non-negative integer (epoch milliseconds)")
+    if EVENT_ID in body:
+        event_id = body[EVENT_ID]
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID_LENGTH:
+            raise ValidationError(
+                EVENT_ID, f"must be a string of 1 to {MAX_EVENT_ID_LENGTH} characters"
+            )
+    else:
+        event_id = stamp.event_id if stamp is not None else new_event_id()
+    if SENT_AT in body:
+        sent_at = body[SENT_AT]
+        if isinstance(sent_at, bool) or not isinstance(sent_at, int) or sent_at < 0:
+            raise ValidationError(SENT_AT, "must be a non-negative integer (epoch milliseconds)")
+    else:
+        sent_at = stamp.sent_at if stamp is not None else now_ms()
     return Event(event_type, message, event_id, sent_at)
 
 
@@ -81,25 +127,25 @@ def encode_kinesis_data(event: Event) -> bytes:
     return json.dumps(event_body(event), separators=(",", ":")).encode()
 
 
-def decode_kinesis_data(data: bytes) -> Event:
+def decode_kinesis_data(data: bytes, stamp: Stamp | None = None) -> Event:
     try:
         body = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValidationError("data", f"is not JSON: {exc}") from exc
-    return decode_event(body)
+    return decode_event(body, stamp)
 
 
 def submit_envelope(event: Event) -> str:
     """The text frame a shipper sends: `{"action": "submitIotEvent", "event": {...}}`."""
     return json.dumps(
-        {"action": SUBMIT_ACTION, SUBMIT_EVENT: event_body(event)}, separators=(",", ":")
+        {ACTION: SUBMIT_ACTION, SUBMIT_EVENT: event_body(event)}, separators=(",", ":")
     )
 
 
 def subscribe_envelope(subscriptions: Iterable[Subscription]) -> str:
     """The text frame a spectator sends to replace its subscriptions."""
     return json.dumps(
-        {"action": SUBSCRIBE_ACTION, SUBSCRIPTIONS: [s.to_dict() for s in subscriptions]},
+        {ACTION: SUBSCRIBE_ACTION, SUBSCRIPTIONS: [s.to_dict() for s in subscriptions]},
         separators=(",", ":"),
     )
 
@@ -114,9 +160,9 @@ def _request_body(body: str | bytes | None) -> Mapping[str, Any]:
     return decoded
 
 
-def decode_submit(body: str | bytes | None) -> Event:
+def decode_submit(body: str | bytes | None, stamp: Stamp | None = None) -> Event:
     """The Event of a shipper's submit frame; errors name the field at fault."""
-    return decode_event(_request_body(body).get(SUBMIT_EVENT))
+    return decode_event(_request_body(body).get(SUBMIT_EVENT), stamp)
 
 
 def decode_subscribe(body: str | bytes | None) -> list[Subscription]:
@@ -149,8 +195,10 @@ def decode_spectator_frame(frame: str | bytes) -> dict[str, Any]:
 
 def error_frame(code: str, message: str, field: str | None = None) -> str:
     """The answer to a request that was refused; nothing was changed."""
-    return json.dumps({STATUS: "error", "error": code, "message": message, "field": field})
+    return json.dumps(
+        {STATUS: STATUS_ERROR, ERROR_CODE: str(code), ERROR_MESSAGE: message, ERROR_FIELD: field}
+    )
 
 
 def subscribed_frame(subscriptions: list[dict[str, Any]]) -> str:
-    return json.dumps({STATUS: "subscribed", SUBSCRIPTIONS: subscriptions})
+    return json.dumps({STATUS: STATUS_SUBSCRIBED, SUBSCRIPTIONS: subscriptions})

@@ -20,10 +20,12 @@ __all__ = [
     "COLORS",
     "EVENT_TYPES",
     "NES_BUTTONS",
+    "NEUTRAL_BUTTONS",
     "SCHEMAS",
     "Event",
     "EventType",
     "FieldSpec",
+    "MessageField",
     "Source",
     "new_event_id",
     "now_ms",
@@ -53,7 +55,20 @@ class Source(StrEnum):
 
 EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
 COLORS: tuple[str, ...] = ("red", "blue", "green", "yellow")
-NES_BUTTONS: tuple[str, ...] = ("A", "B", "SELECT", "START", "UP", "DOWN", "LEFT", "RIGHT")
+# The talk's producer also reports the D-pad's release as VERT_NEUTRAL (axis 1, value 0) and
+# HORIZONTAL_NEUTRAL (axis 0, value 0); they are accepted, and the race ignores them (GAME.md).
+NEUTRAL_BUTTONS: tuple[str, ...] = ("VERT_NEUTRAL", "HORIZONTAL_NEUTRAL")
+NES_BUTTONS: tuple[str, ...] = (
+    "A",
+    "B",
+    "SELECT",
+    "START",
+    "UP",
+    "DOWN",
+    "LEFT",
+    "RIGHT",
+    *NEUTRAL_BUTTONS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +143,18 @@ SCHEMAS: Mapping[str, Mapping[str, FieldSpec]] = {
         "transcribed_text": FieldSpec(str),
     },
 }
+
+
+class MessageField(StrEnum):
+    """The Message fields that code outside messages/ names (the producer builds presses and
+    keys records by colour); SCHEMAS above defines every field."""
+
+    COLOR = "color"
+    BUTTON = "button"
+    AXIS = "axis"
+    VALUE = "value"
+    SOURCE = "source"
+    TRANSCRIBED_TEXT = "transcribed_text"
 
 
 def parse_event_type(value: object, field_name: str = "MessageType") -> EventType:

@@ -1,8 +1,9 @@
 """Subscriptions: which events a spectator wants, filtered by a glob, projected to some fields.
 
 Matching is pure and cheap so the fan-out can run it per connection per event; validation is
-strict so a typo (the talk's own client asked for "NESEClick") fails loudly at subscribe time
-instead of silently matching nothing.
+strict so a typo (the talk's slides show "NESEClick") fails loudly at subscribe time instead
+of silently matching nothing. A `"*"` filter is the exception: it names no value, so the field
+it names is not checked (the talk's clients rely on that).
 """
 
 from __future__ import annotations
@@ -65,7 +66,11 @@ class Subscription:
                 f"{where}.{FILTER_EXPR}", f"longer than {MAX_FILTER_EXPR_LENGTH} characters"
             )
         filter_field = raw.get(FILTER_FIELD)
-        if filter_field is not None and filter_field not in fields:
+        if filter_field is not None and not isinstance(filter_field, str):
+            raise ValidationError(f"{where}.{FILTER_FIELD}", "must be a field name or null")
+        # "*" matches every event of the type whatever field it names: the talk's clients send
+        # filter_field "key" with "*" for TranscribeEvent, which has no `key`.
+        if filter_field is not None and filter_field not in fields and filter_expr != MATCH_ALL:
             raise ValidationError(
                 f"{where}.{FILTER_FIELD}",
                 f"{filter_field!r} is not a field of {event_type}; its fields are "

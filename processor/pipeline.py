@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from messages import Event, Source
+from messages import Event, Source, Stamp, new_event_id, now_ms
 
 from .delivery import Deliverer
 from .endpoints import management_endpoint
@@ -16,7 +16,7 @@ from .fanout import Plan, Post, plan_posts
 from .runtime import ClientPool, LoopThread
 from .store import ConnectionStore, Lookup, Subscriber
 
-__all__ = ["FanoutReport", "Pipeline", "remaining_s"]
+__all__ = ["FanoutReport", "Pipeline", "record_stamp", "remaining_s", "request_stamp"]
 
 
 @dataclass(slots=True)
@@ -103,6 +103,29 @@ class Pipeline:
         if delivery.gone:
             self.store.delete_connections(delivery.gone)
         return delivery.delivered == 1
+
+
+def request_stamp(request_context: Mapping[str, Any]) -> Stamp:
+    """An event's id and send time when its submit frame gave none: API Gateway's own ids for
+    the frame (`messageId`, else `requestId`) and the time it received it (epoch ms)."""
+    event_id = request_context.get("messageId") or request_context.get("requestId") or ""
+    received_ms = request_context.get("requestTimeEpoch")
+    return Stamp(
+        str(event_id) or new_event_id(),
+        int(received_ms) if isinstance(received_ms, int | float) else now_ms(),
+    )
+
+
+def record_stamp(record: Mapping[str, Any]) -> Stamp:
+    """The same for a Kinesis record: `eventID` (shard id and sequence number, unique across
+    the stream) and the time Kinesis accepted it (`approximateArrivalTimestamp`, seconds)."""
+    kinesis = record.get("kinesis") or {}
+    event_id = record.get("eventID") or kinesis.get("sequenceNumber") or ""
+    arrival_s = kinesis.get("approximateArrivalTimestamp")
+    return Stamp(
+        str(event_id) or new_event_id(),
+        round(arrival_s * 1000) if isinstance(arrival_s, int | float) else now_ms(),
+    )
 
 
 def remaining_s(context: Any, reserve_s: float = 1.0) -> float | None:

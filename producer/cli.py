@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from messages import Event, EventType, Source, ValidationError
+from messages import Event, EventType, MessageField, Source, ValidationError
 from messages.tokens import with_token
 
 from .batching import RetryPolicy
@@ -218,7 +218,7 @@ def emit_main(argv: list[str]) -> int:
     try:
         fields = parse_fields(args.fields)
         if args.type == EventType.NES_CLICK:
-            fields.setdefault("source", Source.WEBSOCKET.value)
+            fields.setdefault(MessageField.SOURCE, Source.WEBSOCKET.value)
         event = Event.create(args.type, fields)
     except (ValueError, ValidationError) as error:
         print(f"tumble emit: {error}", file=sys.stderr)

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from messages import COLORS, Event
+from messages import COLORS, Event, MessageField
 
 from .simulate import nes_click
 
@@ -134,7 +134,7 @@ async def run_controllers(
                 press = mapping.to_event(event)
                 if press is not None:
                     if on_press is not None:
-                        on_press(press.message["button"])
+                        on_press(press.message[MessageField.BUTTON])
                     await submit(press)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0 / POLL_HZ)

@@ -10,7 +10,14 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 
-from messages import Event, EventType, Source, encode_kinesis_data, submit_envelope
+from messages import (
+    Event,
+    EventType,
+    MessageField,
+    Source,
+    encode_kinesis_data,
+    submit_envelope,
+)
 
 from .batching import Entry
 from .kinesis import KinesisPath
@@ -30,7 +37,7 @@ def partition_key_for(event: Event, mode: str = "color") -> str:
         raise ValueError(
             f"partition key mode {mode!r}; use one of {', '.join(PARTITION_KEY_MODES)}"
         )
-    color = event.message.get("color")
+    color = event.message.get(MessageField.COLOR)
     if event.message_type is EventType.NES_CLICK and isinstance(color, str):
         return color
     return event.message_type.value
@@ -71,7 +78,8 @@ class Shipper:
     ) -> None:
         if partition_key not in PARTITION_KEY_MODES:
             partition_key_for(
-                Event.create("TranscribeEvent", {"transcribed_text": ""}), partition_key
+                Event.create(EventType.TRANSCRIBE_EVENT, {MessageField.TRANSCRIBED_TEXT: ""}),
+                partition_key,
             )
         self.kinesis = kinesis
         self.websocket = websocket

@@ -10,7 +10,7 @@ import contextlib
 import random
 from collections.abc import Awaitable, Callable, Iterator
 
-from messages import COLORS, Event, EventType, Source
+from messages import COLORS, Event, EventType, MessageField, Source
 
 __all__ = ["TARGET_SEQUENCE", "nes_click", "presses", "run_players"]
 
@@ -25,8 +25,14 @@ def nes_click(
     color: str, button: str, axis: int | None = None, value: float | None = None
 ) -> Event:
     """One press; `source` is restamped per path by the shipper."""
-    message = {"color": color, "button": button, "axis": axis, "value": value}
-    return Event.create(EventType.NES_CLICK, {**message, "source": Source.WEBSOCKET.value})
+    message = {
+        MessageField.COLOR: color,
+        MessageField.BUTTON: button,
+        MessageField.AXIS: axis,
+        MessageField.VALUE: value,
+        MessageField.SOURCE: Source.WEBSOCKET.value,
+    }
+    return Event.create(EventType.NES_CLICK, message)
 
 
 def presses(rng: random.Random, target_chance: float = TARGET_CHANCE) -> Iterator[str]:

@@ -15,7 +15,13 @@ from typing import IO
 
 import aiohttp
 
-from messages import Subscription, ValidationError, subscribe_envelope
+from messages import (
+    STATUS_ERROR,
+    STATUS_SUBSCRIBED,
+    Subscription,
+    ValidationError,
+    subscribe_envelope,
+)
 from messages.tokens import with_token
 
 from .auth import SecretMissing, resolve_secret, viewer_token
@@ -106,7 +112,7 @@ async def watch(
                 if message.type != aiohttp.WSMsgType.TEXT:
                     break
                 received = state.receive(message.data, _now_ms())
-                if received.kind == "error":
+                if received.kind == STATUS_ERROR:
                     reason = describe_error(received.frame)
                     raise WatchEnded(f"the gateway said: {reason}", EXIT_USAGE)
                 if received.kind != "event":
@@ -131,9 +137,9 @@ async def _confirm(ws: aiohttp.ClientWebSocketResponse, state: WatchState, url: 
             EXIT_CONNECTION,
         )
     received = state.receive(message.data, _now_ms())
-    if received.kind == "error":
+    if received.kind == STATUS_ERROR:
         raise WatchEnded(f"subscription refused: {describe_error(received.frame)}", EXIT_USAGE)
-    if received.kind != "subscribed":
+    if received.kind != STATUS_SUBSCRIBED:
         raise WatchEnded(
             f"expected a subscription confirmation, got {message.data!r}", EXIT_CONNECTION
         )

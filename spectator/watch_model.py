@@ -11,6 +11,8 @@ from messages import (
     EVENT_TYPES,
     MATCH_ALL,
     STATUS,
+    STATUS_ERROR,
+    STATUS_SUBSCRIBED,
     Source,
     Subscription,
     ValidationError,
@@ -59,7 +61,7 @@ def build_subscriptions(
 class Received:
     """What one text frame turned out to be."""
 
-    kind: str  # "event", "subscribed", "error" or "invalid"
+    kind: str  # "event", "invalid", or a control frame's status (subscribed, error)
     frame: dict[str, Any]
     latency_ms: float | None = None
     duplicate: bool = False
@@ -98,11 +100,11 @@ class WatchState:
             self.invalid += 1
             return Received("invalid", {"raw": str(text)[:200]})
         status = frame.get(STATUS)
-        if status == "subscribed":
+        if status == STATUS_SUBSCRIBED:
             self.subscribed = list(frame.get(SUBSCRIPTIONS) or [])
-            return Received("subscribed", frame)
-        if status == "error":
-            return Received("error", frame)
+            return Received(STATUS_SUBSCRIBED, frame)
+        if status == STATUS_ERROR:
+            return Received(STATUS_ERROR, frame)
         source, sent_at = frame.get(FRAME_SOURCE), frame.get(FRAME_SENT_AT)
         event_id = str(frame.get(FRAME_EVENT_ID))
         if source not in self.latency or not isinstance(sent_at, int | float):

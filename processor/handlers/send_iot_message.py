@@ -10,7 +10,7 @@ from typing import Any
 from messages import Event, Source, ValidationError, decode_kinesis_data
 
 from ..logs import Invocation
-from ..pipeline import remaining_s
+from ..pipeline import record_stamp, remaining_s
 from ..wiring import pipeline
 
 __all__ = ["decode_records", "handle"]
@@ -20,7 +20,8 @@ def decode_records(
     records: list[dict[str, Any]],
 ) -> tuple[list[tuple[int, Event]], list[tuple[str, str]]]:
     """(index, event) for the good records; (sequence number, why) for the poison ones, which
-    are never retried: another try cannot make them valid."""
+    are never retried: another try cannot make them valid. A record without EventId or SentAt
+    gets them from the record itself (see record_stamp)."""
     events: list[tuple[int, Event]] = []
     poison: list[tuple[str, str]] = []
     for index, record in enumerate(records):
@@ -28,7 +29,7 @@ def decode_records(
         sequence = str(kinesis.get("sequenceNumber", f"#{index}"))
         try:
             data = base64.b64decode(kinesis.get("data") or "", validate=True)
-            events.append((index, decode_kinesis_data(data)))
+            events.append((index, decode_kinesis_data(data, record_stamp(record))))
         except binascii.Error as exc:
             poison.append((sequence, f"data: not base64: {exc}"))
         except ValidationError as exc:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from messages import Source, ValidationError, decode_submit, error_frame
+from messages import ErrorCode, Source, ValidationError, decode_submit, error_frame
 from messages.tokens import Role
 
 from ..logs import Invocation
-from ..pipeline import remaining_s
+from ..pipeline import remaining_s, request_stamp
 from ..wiring import pipeline
 from . import body_of, request_context
 
@@ -24,8 +24,8 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     parts = pipeline()
     log.add(records=1, connection_id=connection_id)
 
-    def refuse(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-        log.add(refused=code, invalid=1)
+    def refuse(code: ErrorCode, message: str, field: str | None = None) -> dict[str, Any]:
+        log.add(refused=str(code), invalid=1)
         parts.reply(
             request.get("domainName", ""),
             request.get("stage", ""),
@@ -36,11 +36,11 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     try:
         if role != Role.SHIPPER:
-            return refuse("forbidden", "only a shipper token may submit events")
+            return refuse(ErrorCode.FORBIDDEN, "only a shipper token may submit events")
         try:
-            submitted = decode_submit(body_of(event))
+            submitted = decode_submit(body_of(event), request_stamp(request))
         except ValidationError as exc:
-            return refuse("invalid_event", str(exc), exc.field)
+            return refuse(ErrorCode.INVALID_EVENT, str(exc), exc.field)
         report = parts.fan_out([(0, submitted)], Source.WEBSOCKET, remaining_s(context))
         log.add(event_type=submitted.message_type.value, **report.counts())
         return {"statusCode": 200}

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from messages import ValidationError, decode_subscribe, error_frame, subscribed_frame
+from messages import (
+    ErrorCode,
+    ValidationError,
+    decode_subscribe,
+    error_frame,
+    subscribed_frame,
+)
 
 from ..logs import Invocation
 from ..store import ConnectionNotFound
@@ -24,11 +30,13 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             subscriptions = decode_subscribe(body_of(event))
         except ValidationError as exc:
             log.add(refused=str(exc))
-            return _answer(error_frame("invalid_subscription", str(exc), exc.field))
+            return _answer(error_frame(ErrorCode.INVALID_SUBSCRIPTION, str(exc), exc.field))
         try:
             store().replace_subscriptions(connection_id, subscriptions)
         except ConnectionNotFound:
-            return _answer(error_frame("not_connected", "this connection is no longer known"))
+            return _answer(
+                error_frame(ErrorCode.NOT_CONNECTED, "this connection is no longer known")
+            )
         log.add(subscriptions=len(subscriptions))
         return _answer(subscribed_frame([s.to_dict() for s in subscriptions]))
     finally:

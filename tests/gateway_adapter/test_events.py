@@ -85,7 +85,13 @@ def test_disconnect_event() -> None:
     assert context["disconnectReason"] == "Going away"
     assert context["eventType"] == "DISCONNECT"
     assert "messageId" not in context
-    assert "headers" not in event
+    assert event["headers"] == {
+        "Host": "127.0.0.1:3001",
+        "x-api-key": "",
+        "X-Forwarded-For": "",
+        "x-restapi": "",
+    }
+    assert event["multiValueHeaders"]["Host"] == ["127.0.0.1:3001"]
 
 
 def test_authorizer_context_on_events_once_set() -> None:

@@ -169,7 +169,14 @@ def test_events_are_shaped_as_aws_sends_them(probe: RunningGateway) -> None:
     assert connect_event["multiValueQueryStringParameters"]["tag"] == ["a", "b"]
     assert connect_event["headers"]["User-Agent"] == "probe-agent/2.0"
     for event in (message, disconnect):
-        assert "headers" not in event and "queryStringParameters" not in event
+        assert "queryStringParameters" not in event
+    assert "headers" not in message
+    assert disconnect["headers"] == {
+        "Host": connect_event["requestContext"]["domainName"],
+        "x-api-key": "",
+        "X-Forwarded-For": "",
+        "x-restapi": "",
+    }
     assert "messageId" in message["requestContext"]
     assert "messageId" not in connect_event["requestContext"]
     assert "messageId" not in disconnect["requestContext"]

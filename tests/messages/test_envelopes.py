@@ -95,7 +95,11 @@ def test_the_talks_envelope_shape_is_accepted_with_id_and_time():
         (b"\xff\xfe", "data"),
         (b"[1, 2]", "event"),
         (b'{"MessageType": "Nope", "Message": {}}', "MessageType"),
-        (b'{"MessageType": "PhotoCropped", "Message": {"bucket": "b", "key": "k"}}', "EventId"),
+        (
+            b'{"MessageType": "PhotoCropped", "Message": {"bucket": "b", "key": "k"}, '
+            b'"EventId": ""}',
+            "EventId",
+        ),
         (
             b'{"MessageType": "PhotoCropped", "Message": {"bucket": "b", "key": "k"}, '
             b'"EventId": "x", "SentAt": "yesterday"}',

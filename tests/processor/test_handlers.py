@@ -160,7 +160,14 @@ def test_subscribe_answers_with_what_was_accepted(env, store):
             "subscriptions[0].event_type",
         ),
         (
-            '{"action":"subscribe","subscriptions":[{"event_type":"NESClick","filter_field":"x"}]}',
+            json.dumps(
+                {
+                    "action": "subscribe",
+                    "subscriptions": [
+                        {"event_type": "NESClick", "filter_field": "x", "filter_expr": "r*"}
+                    ],
+                }
+            ),
             "subscriptions[0].filter_field",
         ),
         (json.dumps({"subscriptions": [{"event_type": "NESClick"}] * 21}), "subscriptions"),

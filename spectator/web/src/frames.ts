@@ -12,8 +12,27 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** The D-pad's release as the talk's producer reports it; on the wire, ignored by the race. */
+export const NEUTRAL_BUTTONS = ["VERT_NEUTRAL", "HORIZONTAL_NEUTRAL"] as const;
+
+/** Every key and status of the frames, as messages/wire-schema.json names them. */
+export const WIRE = {
+  status: "status",
+  subscribed: "subscribed",
+  error: "error",
+  errorCode: "error",
+  errorMessage: "message",
+  subscriptions: "subscriptions",
+  messageType: "message_type",
+  payload: "payload",
+  eventId: "event_id",
+  sentAt: "sent_at",
+  source: "source",
+} as const;
+
 export type Message =
-  | { type: "NESClick"; color: Color; button: Button }
+  // button null: a neutral D-pad position (NEUTRAL_BUTTONS), which scores nothing.
+  | { type: "NESClick"; color: Color; button: Button | null }
   | { type: "DashClick"; event: DashEvent; clickType: ClickType }
   | { type: "PhotoUpload"; bucket: string; key: string; emotion: string; confidence: number }
   | { type: "PhotoCropped"; bucket: string; key: string }
@@ -54,6 +73,7 @@ function text(value: unknown): string | null {
   return typeof value === "string" ? value : null;
 }
 
+const PATHS: readonly Path[] = ["websocket", "kinesis"];
 const DASH_EVENTS: readonly DashEvent[] = ["toggle-kinesis", "toggle-game", "toggle-selection"];
 const CLICK_TYPES: readonly ClickType[] = ["SINGLE", "DOUBLE", "LONG"];
 
@@ -62,7 +82,10 @@ export function parseMessage(type: EventType, raw: Json): Message | null {
     case "NESClick": {
       const color = oneOf(raw["color"], COLORS);
       const button = oneOf(raw["button"], BUTTONS);
-      return color && button ? { type, color, button } : null;
+      // The frame says which path it took; a payload's own `source`, when there, must be one.
+      if (!color || ("source" in raw && oneOf(raw["source"], PATHS) === null)) return null;
+      if (oneOf(raw["button"], NEUTRAL_BUTTONS)) return { type, color, button: null };
+      return button ? { type, color, button } : null;
     }
     case "DashClick": {
       const event = oneOf(raw["event"], DASH_EVENTS);
@@ -98,28 +121,28 @@ export function parseFrame(data: string): Frame {
     return { kind: "invalid", reason: "not JSON" };
   }
   if (!isObject(raw)) return { kind: "invalid", reason: "not an object" };
-  if (raw["status"] === "subscribed") {
-    const subs = raw["subscriptions"];
+  if (raw[WIRE.status] === WIRE.subscribed) {
+    const subs = raw[WIRE.subscriptions];
     return { kind: "subscribed", count: Array.isArray(subs) ? subs.length : 0 };
   }
-  if (raw["status"] === "error") {
+  if (raw[WIRE.status] === WIRE.error) {
     return {
       kind: "error",
-      error: text(raw["error"]) ?? "error",
-      text: text(raw["message"]) ?? "the gateway refused the request",
+      error: text(raw[WIRE.errorCode]) ?? "error",
+      text: text(raw[WIRE.errorMessage]) ?? "the gateway refused the request",
     };
   }
-  const type = oneOf(raw["message_type"], EVENT_TYPES);
+  const type = oneOf(raw[WIRE.messageType], EVENT_TYPES);
   if (type === null) return { kind: "invalid", reason: "unknown message_type" };
-  const source = oneOf<Path>(raw["source"], ["websocket", "kinesis"]);
-  const eventId = text(raw["event_id"]);
-  const sentAt = raw["sent_at"];
+  const source = oneOf(raw[WIRE.source], PATHS);
+  const eventId = text(raw[WIRE.eventId]);
+  const sentAt = raw[WIRE.sentAt];
   if (source === null || eventId === null || typeof sentAt !== "number") {
     return { kind: "invalid", reason: "missing source, event_id or sent_at" };
   }
   let payload: unknown;
   try {
-    payload = JSON.parse(text(raw["payload"]) ?? "");
+    payload = JSON.parse(text(raw[WIRE.payload]) ?? "");
   } catch {
     return { kind: "invalid", reason: "payload is not a JSON string" };
   }

@@ -58,7 +58,9 @@ export class Race {
     stats.latency.add(nowMs - frame.sentAt);
     const message = frame.message;
     if (message.type === "NESClick") {
-      this.game = press(this.game, frame.source, message.color, message.button, this.random);
+      if (message.button !== null) {
+        this.game = press(this.game, frame.source, message.color, message.button, this.random);
+      }
     } else if (this.applied.firstTime(frame.eventId)) {
       this.game = applyOnce(this.game, message);
     }

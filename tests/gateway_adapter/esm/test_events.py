@@ -79,6 +79,7 @@ def test_role_arn_is_the_serverless_default_role():
     )
 
 
+@pytest.mark.kinesis_mock
 def test_event_matches_the_aws_layout_field_by_field(kinesis):
     shard = create_stream(kinesis, 1)[0]
     before = time.time()
