@@ -119,6 +119,10 @@ def test_the_url_and_the_command_lines_are_printed(deployed):
     watch = next(line.strip() for line in lines if line.strip().startswith("tumble watch"))
     args = watch_parser().parse_args(shlex.split(watch)[2:])
     assert args.url == stage.websocket_url and "tumble token --role viewer" in args.token
+    page = shlex.split(next(line for line in lines if "spectator.page" in line))
+    assert f"UPLOAD_BUCKET={stage.stage.upload_bucket}" in page
+    assert f"TUMBLE_TOKEN_SECRET_PARAMETER=/tumble/{STAGE}/token-secret" in page
+    assert page[-2:] == ["--ws-url", stage.websocket_url]
 
 
 def test_the_printed_token_command_signs_with_the_stage_secret(deployed, capsys, monkeypatch):

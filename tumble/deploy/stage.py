@@ -82,6 +82,11 @@ class DeployedStage:
             f"  AWS_REGION={shlex.quote(self.stage.region)} tumble produce --simulate 4 "
             f"--ws-url {url} --stream {stream} "
             f'--token "$({self.token_command("shipper")})"',
+            "the race page for it (pictures by pre-signed URL; open http://127.0.0.1:8080):",
+            f"  AWS_REGION={shlex.quote(self.stage.region)} "
+            f"TUMBLE_TOKEN_SECRET_PARAMETER={shlex.quote(self.stage.secret_parameter)} "
+            f"UPLOAD_BUCKET={shlex.quote(self.stage.upload_bucket)} "
+            f"python -m spectator.page --ws-url {url}",
         ]
 
 
