@@ -113,3 +113,14 @@ def test_cfn_lint_finds_nothing(packaged: Path, name: str):
 def test_the_framework_state_names_the_artifact(packaged: Path):
     state = json.loads((packaged / "serverless-state.json").read_text())
     assert state["package"]["artifact"].endswith("tumble-lambda.zip")
+
+
+def test_cfn_lint_would_catch_a_broken_template(template: dict[str, Any], tmp_path: Path):
+    """The lint is not vacuous: a wrong property type in the same template is an error."""
+    broken = json.loads(json.dumps(template))
+    broken["Resources"]["IotEventsStream"]["Properties"]["ShardCount"] = "two"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    config = ManualArgs(regions=[REGION], ignore_checks=[FRAMEWORK_STYLE_CHECKS])
+    found = [match.rule.id for match in lint_file(path, config=config)]
+    assert found and all(rule.startswith("E") for rule in found)
