@@ -9,7 +9,7 @@ KINESIS_MOCK := kinesis-mock
 # The pinned Serverless Framework v3 (no login, no dashboard) that packages and deploys.
 DEPLOY := deploy
 STAGE ?= dev
-REGION ?= us-east-1
+REGION ?= $(or $(AWS_REGION),us-east-1)
 
 .PHONY: local test bench lint package wheel web web-test deploy remove clean
 

@@ -76,6 +76,12 @@ def test_a_framework_not_installed_says_how_to_install_it(tmp_path):
         Framework(tmp_path, install=tmp_path / "deploy").check(os.environ)
 
 
+def test_a_config_of_another_name_is_passed_to_the_framework(tmp_path):
+    assert Framework(tmp_path).command("package")[2:] == ["package"]
+    named = Framework(tmp_path, config="other.yml").command("deploy", "--stage", "s")
+    assert named[2:] == ["deploy", "--stage", "s", "--config", "other.yml"]
+
+
 @pytest.mark.parametrize(("output", "major"), [("v20.20.2\n", 20), ("v16.1.0", 16), ("", None)])
 def test_node_versions_are_read(output, major):
     assert _node_major(output) == major

@@ -115,7 +115,7 @@ def _run(prog: str, argv: list[str], action: str) -> int:
     deployer = Deployer(
         config=args.config,
         client=session.client,
-        shipper=Framework(args.config.resolve().parent),
+        shipper=Framework(args.config.resolve().parent, config=args.config.name),
         environ=environ,
     )
     try:

@@ -51,10 +51,11 @@ def _node_major(version_output: str) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Framework:
-    """`serverless` from `install` (deploy/), run in `service_dir` (where serverless.yml is)."""
+    """`serverless` from `install` (deploy/), run in `service_dir` on its `config` file."""
 
     service_dir: Path
     install: Path = DEFAULT_INSTALL
+    config: str = "serverless.yml"
 
     @property
     def entry(self) -> Path:
@@ -91,7 +92,8 @@ class Framework:
 
     def command(self, *arguments: str) -> list[str]:
         node = shutil.which("node") or "node"
-        return [node, str(self.entry), *arguments]
+        named = [] if self.config == "serverless.yml" else ["--config", self.config]
+        return [node, str(self.entry), *arguments, *named]
 
     def run(self, arguments: Sequence[str], environ: Mapping[str, str]) -> None:
         """The Framework with its output on this terminal; FrameworkError if it fails."""
