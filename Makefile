@@ -6,8 +6,12 @@ STAMP := $(VENV)/.installed
 WEB := spectator/web
 # kinesis-mock (npm kinesis-local): the second Kinesis the trigger's tests run against.
 KINESIS_MOCK := kinesis-mock
+# The pinned Serverless Framework v3 (no login, no dashboard) that packages and deploys.
+DEPLOY := deploy
+STAGE ?= dev
+REGION ?= $(or $(AWS_REGION),us-east-1)
 
-.PHONY: local test bench lint package wheel web web-test clean
+.PHONY: local test bench lint package wheel web web-test deploy remove clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +25,10 @@ $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 
 $(KINESIS_MOCK)/node_modules/.installed: $(KINESIS_MOCK)/package.json $(KINESIS_MOCK)/package-lock.json
 	cd $(KINESIS_MOCK) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(DEPLOY)/node_modules/.installed: $(DEPLOY)/package.json $(DEPLOY)/package-lock.json
+	cd $(DEPLOY) && npm ci --no-audit --no-fund
 	@touch $@
 
 # The race page is built only once it exists (spectator/web/package.json).
@@ -41,7 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) lint web-test $(KINESIS_MOCK)/node_modules/.installed
+test: $(STAMP) lint web-test $(KINESIS_MOCK)/node_modules/.installed $(DEPLOY)/node_modules/.installed
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) web
@@ -51,9 +59,16 @@ bench: $(STAMP) web
 package: $(STAMP)
 	$(BIN)/tumble package
 
+# Checks credentials, the stage's token secret and the Framework, builds the artifact, ships it.
+deploy: $(STAMP) $(DEPLOY)/node_modules/.installed
+	$(BIN)/tumble deploy --stage $(STAGE) --region $(REGION)
+
+remove: $(STAMP) $(DEPLOY)/node_modules/.installed
+	$(BIN)/tumble remove --stage $(STAGE) --region $(REGION)
+
 # A wheel of the whole project (CLI, gateway, producer...) for installing it elsewhere.
 wheel: $(STAMP) web
 	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info $(WEB)/node_modules $(WEB)/dist $(KINESIS_MOCK)/node_modules
+	rm -rf $(VENV) dist build *.egg-info $(WEB)/node_modules $(WEB)/dist $(KINESIS_MOCK)/node_modules $(DEPLOY)/node_modules .serverless

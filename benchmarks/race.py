@@ -148,10 +148,11 @@ def run_lap(stack: LocalStack, presses: int, rate: float) -> Lap:
         aws_secret_access_key=stack.env["AWS_SECRET_ACCESS_KEY"],
         region_name=stack.env["AWS_DEFAULT_REGION"],
     ).client("kinesis", endpoint_url=stack.env["AWS_ENDPOINT_URL"])
+    stream = stack.env["STREAM_NAME"]  # serverless.yml's, for the stack's stage
 
     def put(event: Event) -> None:
         record = {"Data": encode_kinesis_data(event), "PartitionKey": event.message["color"]}
-        kinesis.put_records(StreamName="iot-events", Records=[record])
+        kinesis.put_records(StreamName=stream, Records=[record])
         lap.put_acked[event.event_id] = time.time() * 1000
 
     try:

@@ -19,6 +19,16 @@ from .service import Service
 __all__ = ["Change", "bootstrap_resources"]
 
 STREAM_ACTIVE_TIMEOUT_S = 60
+# AWS::SQS::Queue properties that are CreateQueue attributes of the same name and meaning.
+QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+)
 ClientFactory = Callable[[str], Any]
 
 
@@ -150,7 +160,15 @@ def _queue(client: ClientFactory, logical_id: str, props: dict[str, Any]) -> Cha
     existed = name in [
         url.rsplit("/", 1)[-1] for url in sqs.list_queues(QueueNamePrefix=name).get("QueueUrls", [])
     ]
-    sqs.create_queue(QueueName=name)  # idempotent for identical attributes
+    if not existed:
+        attributes = {
+            attribute: str(props[attribute]).lower()
+            if isinstance(props[attribute], bool)
+            else str(props[attribute])
+            for attribute in QUEUE_ATTRIBUTES
+            if attribute in props
+        }
+        sqs.create_queue(QueueName=name, Attributes=attributes)
     return Change(logical_id, "queue", name, not existed)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .intrinsics import evaluate, pseudo_parameters
 from .serverless_config import ConfigError, Options, load_document, resolve
 
 __all__ = [
@@ -129,7 +130,15 @@ def load_service(path: Path | str, options: Options | None = None) -> Service:
     path = Path(path)
     options = options or Options()
     document = resolve(load_document(path), options, path)
-    return _Parser(path, document, options).service()
+    provider = document.get("provider")
+    provider = provider if isinstance(provider, dict) else {}
+    name = document.get("service")
+    name = name.get("name") if isinstance(name, dict) else name
+    stage = str(options.stage or provider.get("stage") or "dev")
+    region = str(options.region or provider.get("region") or "us-east-1")
+    # The Framework names the stack `service-stage`.
+    pseudo = pseudo_parameters(options.account_id, region, f"{name}-{stage}")
+    return _Parser(path, evaluate(document, pseudo), options).service()
 
 
 class _Parser:
@@ -211,8 +220,8 @@ class _Parser:
             if isinstance(value, dict | list):
                 raise self.fail(
                     f"{key}.{name}",
-                    "CloudFormation functions are not resolved locally; use a "
-                    "${self:custom...} string",
+                    "only Ref of a pseudo parameter and Fn::Join are resolved locally; use "
+                    "a string or those",
                 )
         return {name: "" if value is None else str(value) for name, value in env.items()}
 

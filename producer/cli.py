@@ -17,6 +17,7 @@ from messages.tokens import with_token
 
 from .batching import RetryPolicy
 from .config import (
+    DEFAULT_STREAM,
     DEFAULT_WS_URL,
     ConfigProblem,
     aws_session,
@@ -41,7 +42,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ws-url", default=DEFAULT_WS_URL, help="gateway WebSocket URL")
     parser.add_argument("--no-websocket", action="store_true", help="ship to Kinesis only")
     parser.add_argument("--token", default=None, help="shipper token (default: issued locally)")
-    parser.add_argument("--stream", default=None, help="stream (default: $STREAM_NAME, iot-events)")
+    parser.add_argument(
+        "--stream", default=None, help=f"stream (default: $STREAM_NAME, else {DEFAULT_STREAM})"
+    )
     parser.add_argument(
         "--dead-letter",
         type=Path,

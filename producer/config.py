@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 DEFAULT_WS_URL = "ws://127.0.0.1:3001/local"
-DEFAULT_STREAM = "iot-events"
+# serverless.yml's stream on stage `local`, the one `tumble local` creates (a test checks).
+DEFAULT_STREAM = "tumble-local-iot-events"
 SHIPPER_TOKEN_TTL_S = 3600
 
 

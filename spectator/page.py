@@ -1,8 +1,9 @@
 """`python -m spectator.page`: serves the built race page and, at /config.json, the gateway URL
 with a fresh viewer token (the page fetches it on every connect, so tokens never go stale in a
-long-open tab) and where the players' pictures come from: `imageBase` is `/uploads/` when a
-local backend holds the upload bucket (relayed by spectator.uploads), else null and the page
-links to the public S3 URL as the original did."""
+long-open tab) and where the players' pictures come from: `imageBase` is `/uploads/` when the
+upload bucket is known (spectator.uploads relays it from a local backend, or redirects to
+pre-signed URLs on AWS, where the bucket blocks public access); null only when no bucket is
+configured."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from .auth import SecretMissing, resolve_secret, viewer_token
-from .uploads import IMAGE_BASE, UploadSource, add_upload_routes, local_upload_source
+from .uploads import IMAGE_BASE, UploadSource, add_upload_routes, upload_source
 
 __all__ = ["DEFAULT_DIST", "main", "make_app"]
 
@@ -82,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.dist / "index.html").is_file():
         print(f"spectator.page: {args.dist} has no index.html; run `make web`", file=sys.stderr)
-    uploads = local_upload_source()
-    if uploads is not None and not uploads.bucket:
+    uploads = upload_source()
+    if uploads is None or not uploads.bucket:
         print("spectator.page: UPLOAD_BUCKET is not set; no pictures will show", file=sys.stderr)
     app = make_app(args.ws_url, args.dist, _cached(resolve_secret), uploads)
     print(f"race page: http://{args.host}:{args.port}/ (gateway {args.ws_url})", flush=True)

@@ -1,6 +1,9 @@
-"""`GET /uploads/{bucket}/{key}`: objects of the upload bucket streamed from the configured S3
-endpoint. Locally the bucket lives on the stack's AWS backend, which a browser should not be
-pointed at; the page server relays it instead, for its own bucket only (never an open proxy)."""
+"""`GET /uploads/{bucket}/{key}`: the pictures of the upload bucket, for its own bucket only
+(never an open proxy), two ways:
+- locally the bucket lives on the stack's AWS backend, which a browser should not be pointed
+  at: the page server relays the object from it;
+- on AWS the bucket blocks public access (rightly), so a plain S3 URL is a 403: the page
+  server answers with a redirect to a pre-signed GET URL, signed with its own credentials."""
 
 from __future__ import annotations
 
@@ -17,9 +20,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 __all__ = [
     "IMAGE_BASE",
     "MAX_KEY_BYTES",
+    "PRESIGNED_URL_TTL_S",
     "UploadSource",
     "add_upload_routes",
     "local_upload_source",
+    "signed_upload_source",
+    "upload_source",
 ]
 
 IMAGE_BASE = "/uploads/"
@@ -27,6 +33,9 @@ IMAGE_BASE = "/uploads/"
 # bytes long" (Amazon S3 User Guide, Naming Amazon S3 objects).
 MAX_KEY_BYTES = 1024
 CHUNK_BYTES = 64 * 1024
+# SigV4 pre-signed URLs may live up to 7 days (Amazon S3 User Guide, "Sharing objects with
+# presigned URLs"); the browser follows the redirect at once, so minutes are plenty.
+PRESIGNED_URL_TTL_S = 300
 # The S3 error codes that mean "no such object" (GetObject answers NoSuchKey; a 404 without a
 # body, e.g. to HEAD, surfaces as the bare status code).
 MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -49,31 +58,53 @@ class UploadSource:
     bucket: str
     client_factory: S3ClientFactory
     endpoint: str = ""
+    presign: bool = False  # redirect to a pre-signed URL instead of relaying the bytes
+
+
+def _s3_client(endpoint: str | None, region: str) -> AbstractAsyncContextManager[Any]:
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import get_session
+
+    config = AioConfig(
+        connect_timeout=2,
+        read_timeout=10,
+        retries={"max_attempts": 2},
+        signature_version="s3v4",
+        s3={"addressing_style": "path" if endpoint else "virtual"},
+    )
+    return get_session().create_client(
+        "s3", endpoint_url=endpoint, region_name=region, config=config
+    )
+
+
+def _region(environ: Mapping[str, str]) -> str:
+    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def upload_source(environ: Mapping[str, str] = os.environ) -> UploadSource | None:
+    """The relay on a local stack, pre-signed redirects against AWS, None without a bucket."""
+    return local_upload_source(environ) or signed_upload_source(environ)
+
+
+def signed_upload_source(environ: Mapping[str, str] = os.environ) -> UploadSource | None:
+    """Pre-signed redirects for UPLOAD_BUCKET on AWS (the page server needs s3:GetObject)."""
+    bucket = environ.get("UPLOAD_BUCKET", "")
+    if not bucket:
+        return None
+    region = _region(environ)
+    return UploadSource(bucket, lambda: _s3_client(None, region), presign=True)
 
 
 def local_upload_source(environ: Mapping[str, str] = os.environ) -> UploadSource | None:
-    """The relay for a local stack: only when AWS_ENDPOINT_URL points at a local backend;
-    against real AWS the page links to S3 itself."""
+    """The relay for a local stack: only when AWS_ENDPOINT_URL points at a local backend
+    (against AWS, signed_upload_source)."""
     endpoint = environ.get("AWS_ENDPOINT_URL", "")
     if not endpoint:
         return None
-    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-
-    def client() -> AbstractAsyncContextManager[Any]:
-        from aiobotocore.config import AioConfig
-        from aiobotocore.session import get_session
-
-        config = AioConfig(
-            connect_timeout=2,
-            read_timeout=10,
-            retries={"max_attempts": 2},
-            s3={"addressing_style": "path"},
-        )
-        return get_session().create_client(
-            "s3", endpoint_url=endpoint, region_name=region, config=config
-        )
-
-    return UploadSource(environ.get("UPLOAD_BUCKET", ""), client, endpoint)
+    region = _region(environ)
+    return UploadSource(
+        environ.get("UPLOAD_BUCKET", ""), lambda: _s3_client(endpoint, region), endpoint
+    )
 
 
 def _problem(status: int, text: str) -> web.Response:
@@ -94,6 +125,13 @@ def add_upload_routes(app: web.Application, source: UploadSource) -> None:
             return _problem(404, "no such object (key longer than S3 allows)")
         client: Any = request.app[_CLIENT]
         where = f"s3://{bucket}/{key}"
+        if source.presign:
+            url = await client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": bucket, "Key": key},
+                ExpiresIn=PRESIGNED_URL_TTL_S,
+            )
+            return web.Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
         try:
             obj = await client.get_object(Bucket=bucket, Key=key)
         except ClientError as exc:

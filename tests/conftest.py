@@ -19,6 +19,8 @@ from gateway_adapter.service import Service, load_service
 ROOT = Path(__file__).resolve().parent.parent
 SERVERLESS_YML = ROOT / "serverless.yml"
 REGION = "us-east-1"
+# serverless.yml's stream on stage `test`, the stage of `tumble_service` and the processor's.
+TEST_STREAM = "tumble-test-iot-events"
 TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "test",
     "AWS_SECRET_ACCESS_KEY": "test",

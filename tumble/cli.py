@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("tumble.token:main", "print a signed connection token"),
     "bench": ("benchmarks.cli:main", "run the benchmarks and print their numbers"),
     "package": ("tumble.packaging.cli:main", "build the Lambda artifact serverless.yml ships"),
+    "deploy": ("tumble.deploy.cli:deploy_main", "check, build and ship a stage to AWS"),
+    "remove": ("tumble.deploy.cli:remove_main", "remove a deployed stage (keeps the bucket)"),
 }
 
 

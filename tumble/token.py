@@ -31,7 +31,7 @@ def _ssm(environ: dict[str, str]) -> Any:
 
 
 def main(argv: list[str]) -> int:
-    """`tumble token --role shipper --ttl 1h [--subject NAME] [--secret S]`."""
+    """`tumble token --role shipper --ttl 1h [--subject NAME] [--secret S | --parameter P]`."""
     parser = argparse.ArgumentParser(prog="tumble token", description=main.__doc__)
     parser.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
     parser.add_argument("--ttl", default="1h", help="lifetime: 90, 30s, 15m, 1h, 2d")
@@ -42,6 +42,13 @@ def main(argv: list[str]) -> int:
         help=f"HMAC secret (default: ${SECRET_ENV}, else the SSM parameter named by "
         f"${PARAMETER_ENV}, else the local stack's {LOCAL_SECRET_PARAMETER})",
     )
+    parser.add_argument(
+        "--parameter",
+        default=None,
+        help=f"the SSM parameter holding the secret (a deployed stage's: `tumble deploy` "
+        f"prints it); sets ${PARAMETER_ENV}",
+    )
+    parser.add_argument("--region", default=None, help="the parameter's region (sets AWS_REGION)")
     args = parser.parse_args(argv)
     try:
         ttl = parse_ttl(args.ttl)
@@ -50,7 +57,13 @@ def main(argv: list[str]) -> int:
     if args.secret:
         secret = args.secret.encode()
     else:
-        environ = local_environment(os.environ)
+        given = dict(os.environ)
+        if args.parameter:
+            given[PARAMETER_ENV] = args.parameter
+            given.pop(SECRET_ENV, None)  # the parameter named on the command line decides
+        if args.region:
+            given["AWS_REGION"] = given["AWS_DEFAULT_REGION"] = args.region
+        environ = local_environment(given)
         try:
             secret = resolve(environ, lambda: _ssm(environ))
         except SecretMissing as exc:

@@ -3,11 +3,13 @@ every subscription it had."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 from messages.tokens import Role
 
+from ..endpoints import management_domain
 from ..logs import Invocation
 from ..store import Connection
 from ..wiring import store
@@ -32,7 +34,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             store().put_connection(
                 Connection(
                     connection_id,
-                    request.get("domainName", ""),
+                    management_domain(request, os.environ),
                     request.get("stage", ""),
                     role,
                     str(authorizer.get("subject") or role),

@@ -3,11 +3,13 @@ route response, so refusals go back to the sender through @connections."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from messages import ErrorCode, Source, ValidationError, decode_submit, error_frame
 from messages.tokens import Role
 
+from ..endpoints import management_domain
 from ..logs import Invocation
 from ..pipeline import remaining_s, request_stamp
 from ..wiring import pipeline
@@ -27,7 +29,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def refuse(code: ErrorCode, message: str, field: str | None = None) -> dict[str, Any]:
         log.add(refused=str(code), invalid=1)
         parts.reply(
-            request.get("domainName", ""),
+            management_domain(request, os.environ),
             request.get("stage", ""),
             connection_id,
             error_frame(code, message, field),

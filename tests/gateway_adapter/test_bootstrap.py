@@ -16,11 +16,17 @@ def test_resources_are_created_then_left_alone(aws_client):
         ("stream", True),
         ("table", True),
         ("bucket", True),
+        ("queue", True),
     ]
     second = bootstrap_resources(service, aws_client)
-    assert [c.created for c in second] == [False, False, False]
+    assert [c.created for c in second] == [False, False, False, False]
+    sqs = aws_client("sqs")
+    queue = sqs.get_queue_url(QueueName="tumble-boot-stream-failures")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert attributes["MessageRetentionPeriod"] == "1209600"  # from serverless.yml
+    assert attributes["QueueArn"] == service.triggers[0].on_failure_arn  # the trigger's target
 
-    stream = aws_client("kinesis").describe_stream_summary(StreamName="iot-events")[
+    stream = aws_client("kinesis").describe_stream_summary(StreamName="tumble-boot-iot-events")[
         "StreamDescriptionSummary"
     ]
     assert stream["StreamStatus"] == "ACTIVE" and stream["OpenShardCount"] == 2

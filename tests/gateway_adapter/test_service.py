@@ -21,7 +21,7 @@ def test_tumbles_topology_is_read_from_serverless_yml():
     assert not service.routes["submitIotEvent"].route_response
     (trigger,) = service.triggers
     assert trigger.function == "send_iot_message"
-    assert trigger.stream_arn == "arn:aws:kinesis:us-east-1:123456789012:stream/iot-events"
+    assert trigger.stream_arn.endswith(":123456789012:stream/tumble-local-iot-events")
     assert (trigger.batch_size, trigger.starting_position) == (1000, "LATEST")
     assert trigger.report_batch_item_failures and trigger.bisect_batch_on_function_error
     assert (trigger.maximum_retry_attempts, trigger.maximum_record_age_s) == (10, 3600)

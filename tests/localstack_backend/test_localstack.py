@@ -52,7 +52,7 @@ def test_resources_bootstrap_on_localstack(localstack_url):
     service = load_service(SERVERLESS_YML, Options(stage="local", account_id=account))
     assert all(change.created for change in bootstrap_resources(service, client))
     assert not any(change.created for change in bootstrap_resources(service, client))
-    summary = client("kinesis").describe_stream_summary(StreamName="iot-events")
+    summary = client("kinesis").describe_stream_summary(StreamName="tumble-local-iot-events")
     assert summary["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE"
 
 

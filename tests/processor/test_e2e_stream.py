@@ -9,6 +9,7 @@ import pytest
 import websocket
 
 from messages import Event, Subscription, encode_kinesis_data, subscribe_envelope
+from tests.conftest import TEST_STREAM
 
 from .conftest import GatewayProcess, make_token
 
@@ -19,7 +20,7 @@ CLICK = {"color": "red", "button": "B", "axis": None, "value": None, "source": "
 
 def put(kinesis, *payloads: bytes) -> None:
     response = kinesis.put_records(
-        StreamName="iot-events",
+        StreamName=TEST_STREAM,
         Records=[{"Data": data, "PartitionKey": "red"} for data in payloads],
     )
     assert response["FailedRecordCount"] == 0

@@ -107,6 +107,17 @@ def test_connect_stores_and_disconnect_removes_everything(env, store):
     assert store.subscribers("NESClick").subscribers == []
 
 
+def test_connect_on_aws_stores_the_apis_own_host(env, store, monkeypatch):
+    """Behind a custom domain the event's domainName is the custom host; what is stored (and
+    what the Kinesis path posts to later) is `{apiId}.execute-api.{region}.amazonaws.com`."""
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    event = websocket_event("$connect", "c=", "live.example.com", authorizer=SHIPPER)
+    event["requestContext"]["apiId"] = "abc123"
+    assert connection_manager.handle(event, None) == {"statusCode": 200}
+    found, _ = store.get_connection("c=")
+    assert found.domain_name == "abc123.execute-api.us-east-1.amazonaws.com"
+
+
 def test_connect_without_a_role_is_refused(env, store):
     event = websocket_event("$connect", "a=", env.domain_name, authorizer={})
     assert connection_manager.handle(event, None) == {"statusCode": 403}

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import websocket
 
+from tests.conftest import TEST_STREAM
 from tests.fixtures.talk.payloads import (
     OTHER_EVENTS,
     PRESSES,
@@ -114,7 +115,7 @@ def test_the_talks_clients_work_on_both_paths(
         probe = {"Data": kinesis_format(PRESSES[0]).encode(), "PartitionKey": "probe"}
         spectator.settimeout(2)
         for _ in range(15):
-            kinesis.put_records(StreamName="iot-events", Records=[probe])
+            kinesis.put_records(StreamName=TEST_STREAM, Records=[probe])
             try:
                 spectator.recv()
                 break
@@ -124,7 +125,7 @@ def test_the_talks_clients_work_on_both_paths(
             pytest.fail("the event source mapping never delivered a record")
         _drain(spectator)
         records = _records()
-        put = kinesis.put_records(StreamName="iot-events", Records=records)
+        put = kinesis.put_records(StreamName=TEST_STREAM, Records=records)
         assert put["FailedRecordCount"] == 0
         stamped = {f"{r['ShardId']}:{r['SequenceNumber']}": i for i, r in enumerate(put["Records"])}
         frames = _receive(spectator, len(records))

@@ -19,13 +19,14 @@ from aiohttp import WSMsgType, web
 
 from gateway_adapter.embedded import free_port
 from messages import Event, decode_kinesis_data
+from producer.config import DEFAULT_STREAM
 
-STREAM = "iot-events"
+STREAM = DEFAULT_STREAM
 
 
 @pytest.fixture
 def kinesis(aws_client: Callable[[str], Any]) -> Any:
-    """A boto3 Kinesis client with a fresh 2-shard stream `iot-events`."""
+    """A boto3 Kinesis client with a fresh 2-shard stream, the default one."""
     client = aws_client("kinesis")
     client.create_stream(StreamName=STREAM, ShardCount=2)
     client.get_waiter("stream_exists").wait(

@@ -5,20 +5,30 @@ from typing import Any
 
 import pytest
 
+from gateway_adapter.serverless_config import Options
+from gateway_adapter.service import load_service
 from messages.tokens import Role, verify
 from producer.config import (
+    DEFAULT_STREAM,
     ConfigProblem,
     aws_session,
     stream_name,
     token_source,
     upload_bucket,
 )
+from tests.conftest import SERVERLESS_YML
 
 
 def test_stream_name_precedence():
     assert stream_name("mine", {"STREAM_NAME": "env"}) == "mine"
     assert stream_name(None, {"STREAM_NAME": "env"}) == "env"
-    assert stream_name(None, {}) == "iot-events"
+    assert stream_name(None, {}) == DEFAULT_STREAM
+
+
+def test_the_default_stream_is_the_one_tumble_local_creates():
+    service = load_service(SERVERLESS_YML, Options(stage="local"))
+    assert service.triggers[0].stream_name == DEFAULT_STREAM
+    assert service.functions["send_iot_message"].environment["STREAM_NAME"] == DEFAULT_STREAM
 
 
 def test_the_standard_configuration_is_used_as_it_is(aws_endpoint: str):

@@ -18,6 +18,7 @@ import pytest
 
 from gateway_adapter.embedded import free_port
 from producer.cli import produce_main
+from producer.config import DEFAULT_STREAM
 from producer.deadletter import DeadLetter, Replay, read_dead_letters
 from producer.simulate import nes_click
 from tests.conftest import ROOT, TEST_ENV
@@ -67,8 +68,8 @@ def test_a_replay_in_place_empties_the_file_only_once_everything_is_acknowledged
     aws_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     kinesis = aws_client("kinesis")
-    kinesis.create_stream(StreamName="iot-events", ShardCount=2)
-    kinesis.get_waiter("stream_exists").wait(StreamName="iot-events", WaiterConfig={"Delay": 0.1})
+    kinesis.create_stream(StreamName=DEFAULT_STREAM, ShardCount=2)
+    kinesis.get_waiter("stream_exists").wait(StreamName=DEFAULT_STREAM, WaiterConfig={"Delay": 0.1})
     path = tmp_path / "tumble-dead-letter.jsonl"
     events = dead_letter_file(path, 40)
     monkeypatch.chdir(tmp_path)  # the default --dead-letter is this very file

@@ -18,6 +18,7 @@ import websocket
 from messages import Source, Subscription, decode_spectator_frame, encode_kinesis_data
 from messages.envelopes import FRAME_EVENT_ID, FRAME_SOURCE, subscribe_envelope
 from messages.tokens import Role, issue, with_token
+from producer.config import DEFAULT_STREAM
 from producer.simulate import nes_click
 from tests.tumble.test_local import READY_TIMEOUT_S, Stack, port_is_free, stack_env
 
@@ -134,7 +135,7 @@ def test_kill_9_of_the_gateway_mid_stream_loses_no_acknowledged_record():
             for i in range(count):
                 event = nes_click(COLORS[i % 4], "A")
                 kinesis.put_record(  # acknowledged once this returns
-                    StreamName="iot-events",
+                    StreamName=DEFAULT_STREAM,
                     Data=encode_kinesis_data(event),
                     PartitionKey=event.message["color"],
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.parse
 from collections.abc import Callable
@@ -14,7 +15,14 @@ from aiohttp import web
 from gateway_adapter.embedded import free_port
 from gateway_adapter.service import Service
 from spectator.page import make_app
-from spectator.uploads import MAX_KEY_BYTES, UploadSource, local_upload_source
+from spectator.uploads import (
+    MAX_KEY_BYTES,
+    PRESIGNED_URL_TTL_S,
+    UploadSource,
+    local_upload_source,
+    signed_upload_source,
+    upload_source,
+)
 
 from .conftest import ServerThread
 from .pictures import tiny_png
@@ -98,3 +106,56 @@ def test_config_points_the_page_at_the_relay_only_when_there_is_one(
     assert json.loads(http_get(f"{relayed.url}/config.json")[2])["imageBase"] == "/uploads/"
     assert json.loads(http_get(f"{public.url}/config.json")[2])["imageBase"] is None
     assert http_get(f"{public.url}/uploads/b/photo.png")[0] == 404
+
+
+def _no_redirect_get(url: str) -> tuple[int, dict[str, str]]:
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
+    try:
+        connection.request("GET", f"{parts.path}?{parts.query}" if parts.query else parts.path)
+        response = connection.getresponse()
+        response.read()
+        return response.status, dict(response.getheaders())
+    finally:
+        connection.close()
+
+
+def _signed(bucket: str, endpoint: str) -> UploadSource:
+    """signed_upload_source's answer, its client pointed at the embedded backend's S3."""
+    source = signed_upload_source({"UPLOAD_BUCKET": bucket, "AWS_REGION": "us-east-1"})
+    assert source is not None and source.presign and source.bucket == bucket
+    local = _source(bucket, endpoint)  # the same client settings, on this endpoint
+    return UploadSource(bucket, local.client_factory, endpoint, presign=True)
+
+
+def test_on_aws_pictures_redirect_to_a_presigned_url_that_serves_them(
+    serve: Callable[[web.Application], ServerThread],
+    tumble_service: Service,
+    aws_endpoint: str,
+    aws_client: Callable[[str], Any],
+    tmp_path: Path,
+) -> None:
+    bucket = upload_bucket(tumble_service)
+    png = tiny_png()
+    key = "photo-uploads/ada smile+1.png"
+    aws_client("s3").put_object(Bucket=bucket, Key=key, Body=png, ContentType="image/png")
+    server = serve(make_app(WS_URL, tmp_path, lambda: b"k", _signed(bucket, aws_endpoint)))
+    assert json.loads(http_get(f"{server.url}/config.json")[2])["imageBase"] == "/uploads/"
+
+    status, headers = _no_redirect_get(f"{server.url}/uploads/{bucket}/{urllib.parse.quote(key)}")
+    assert status == 302 and headers["Cache-Control"] == "no-store"
+    location = headers["Location"]
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert query["X-Amz-Expires"] == [str(PRESIGNED_URL_TTL_S)]
+    assert http_get(location)[2] == png  # the URL itself gets the object, no credentials
+    # Only its own bucket is signed for, as for the relay.
+    assert _no_redirect_get(f"{server.url}/uploads/other-bucket/x.png")[0] == 404
+
+
+def test_the_page_picks_the_relay_locally_and_signing_on_aws():
+    local = upload_source({"AWS_ENDPOINT_URL": "http://127.0.0.1:1", "UPLOAD_BUCKET": "b"})
+    assert local is not None and not local.presign
+    signed = upload_source({"UPLOAD_BUCKET": "b"})
+    assert signed is not None and signed.presign
+    assert upload_source({}) is None

@@ -85,7 +85,7 @@ def test_local_stack_comes_up_on_the_embedded_backend_and_stops_cleanly():
             aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
         )
         kinesis = session.client("kinesis", endpoint_url=endpoint)
-        summary = kinesis.describe_stream_summary(StreamName="iot-events")
+        summary = kinesis.describe_stream_summary(StreamName="tumble-local-iot-events")
         assert summary["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE"
         table = session.client("dynamodb", endpoint_url=endpoint).describe_table(
             TableName="tumble-local-connections"
@@ -153,6 +153,6 @@ def test_children_see_the_environment_all_functions_share():
 
     service = load_service(SERVERLESS_YML, Options(stage="local", account_id="123456789012"))
     shared = shared_environment(service)
-    assert shared["STREAM_NAME"] == "iot-events"
+    assert shared["STREAM_NAME"] == "tumble-local-iot-events"
     assert shared["UPLOAD_BUCKET"] == "tumble-local-uploads-123456789012"
     assert shared["CONNECTIONS_TABLE"] == "tumble-local-connections"

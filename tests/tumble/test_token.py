@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 
 from messages.tokens import Role, verify
@@ -52,3 +53,14 @@ def test_cli_without_any_secret_says_so(capsys, monkeypatch, fresh_aws):
 def test_cli_refuses_a_bad_ttl():
     with pytest.raises(SystemExit):
         main(["--ttl", "soon", "--secret", "k"])
+
+
+def test_cli_reads_a_parameter_named_on_the_command_line(capsys, monkeypatch, fresh_aws):
+    """`tumble deploy` prints this form for a deployed stage: the flags win over the variables."""
+    ssm = boto3.Session(region_name="eu-west-1").client("ssm", endpoint_url=fresh_aws)
+    ssm.put_parameter(Name="/tumble/prod/token-secret", Value="from-prod", Type="SecureString")
+    monkeypatch.setenv("TUMBLE_TOKEN_SECRET", "not-this-one")
+    monkeypatch.setenv("TUMBLE_TOKEN_SECRET_PARAMETER", "/tumble/local/token-secret")
+    args = ["--role", "viewer", "--region", "eu-west-1", "--parameter", "/tumble/prod/token-secret"]
+    assert main(args) == 0
+    assert verify(b"from-prod", capsys.readouterr().out.strip()).role is Role.VIEWER

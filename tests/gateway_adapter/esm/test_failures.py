@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from typing import Any
@@ -239,3 +240,33 @@ def test_a_missing_destination_does_not_block_the_shard(kinesis, caplog):
     recorder = run(settings, fail_on("bad"), lambda r: seen(r, "next"))
     assert recorder.sequences() == [["1"], ["2"]]
     assert "dropped" in caplog.text
+
+
+def test_tumbles_trigger_discards_to_the_queue_its_serverless_yml_creates(
+    tumble_service, aws_client
+):
+    """serverless.yml's destinations.onFailure, resolved and bootstrapped as `tumble local`
+    does: a batch out of retries lands in that queue in Lambda's envelope. (Only the retry
+    count and the starting position are shortened, to keep the test fast.)"""
+    (configured,) = tumble_service.triggers
+    fast = dataclasses.replace(
+        configured, maximum_retry_attempts=0, starting_position="TRIM_HORIZON"
+    )
+    kinesis = aws_client("kinesis")
+    kinesis.put_record(StreamName=configured.stream_name, Data=b"poison", PartitionKey="k")
+    recorder = Recorder(lambda event, call: Failure("always"))
+    name = configured.on_failure_arn.rsplit(":", 1)[-1]
+    assert name == "tumble-test-stream-failures"
+    url = aws_client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+    received: list[dict[str, Any]] = []
+
+    async def body(_):  # the mappings run until the queue has the record
+        received.extend(await asyncio.to_thread(receive, aws_client, url, 1))
+
+    service = dataclasses.replace(tumble_service, triggers=(fast,))
+    asyncio.run(run_mappings(service, recorder, body))
+    [message] = received
+    assert len(recorder.calls) == 1  # no retry left: discarded after the first failure
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["KinesisBatchInfo"]["streamArn"] == configured.stream_arn
+    assert message["KinesisBatchInfo"]["batchSize"] == 1
