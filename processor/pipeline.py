@@ -5,7 +5,7 @@ never read. Only a failure of the lookup (it raises) or of the endpoint fails a 
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,13 @@ class FanoutReport:
             "closed": self.closed,
         }
 
+    def summary(self) -> dict[str, Any]:
+        """The counts for the invocation's log line, and why @connections refused posts
+        (413, 403...) when it did: those are reported, never retried."""
+        if not self.rejected_codes:
+            return dict(self.counts())
+        return {**self.counts(), "rejected_codes": dict(self.rejected_codes)}
+
 
 class Pipeline:
     """Plain object over injected parts; the handler modules build one while warm."""
@@ -54,7 +61,7 @@ class Pipeline:
         deliverer: Deliverer,
         runner: LoopThread,
         environ: Mapping[str, str] = os.environ,
-        closers: Sequence[Callable[[], Awaitable[None]]] = (),
+        closers: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         self.store = store
         self.deliverer = deliverer
@@ -142,4 +149,4 @@ def remaining_s(context: Any, reserve_s: float = 1.0) -> float | None:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
-    return max(0.1, remaining() / 1000 - reserve_s)
+    return max(0.1, float(remaining()) / 1000 - reserve_s)

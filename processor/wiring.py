@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, TypeVar
 
 import boto3
 from aiobotocore.config import AioConfig
@@ -75,7 +75,7 @@ def _pipeline() -> Pipeline:
 
 def connections_api(
     session: AioSession, concurrency: int, kind: str = "signed"
-) -> tuple[ConnectionsApi, Callable[[], Awaitable[None]]]:
+) -> tuple[ConnectionsApi, Callable[[], Coroutine[Any, Any, None]]]:
     """The @connections client and what closes it: the lean signed path (default), or
     aiobotocore's own client (`botocore`), whose per-call pipeline costs about 1.1 ms of CPU."""
     if kind == "signed":

@@ -138,3 +138,13 @@ def test_the_overflow_counts_stay_bounded():
 def test_an_overflow_limit_below_one_is_refused():
     with pytest.raises(ValueError, match="at least 1"):
         OverflowRule(limit=0)
+
+
+def test_refusals_are_named_in_the_invocation_summary():
+    from processor.pipeline import FanoutReport
+
+    quiet = FanoutReport(delivered=3)
+    assert "rejected_codes" not in quiet.summary()
+    refused = FanoutReport(rejected=2, rejected_codes={"ForbiddenException": 2})
+    assert refused.summary()["rejected_codes"] == {"ForbiddenException": 2}
+    assert refused.summary()["rejected"] == 2

@@ -43,7 +43,7 @@ def botocore_signed(url: str, body: bytes, credentials: Credentials, region: str
 @pytest.mark.parametrize("token", [None, "FQoGZXIvYXdzE token/with+chars=="])
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("connection_id", IDS)
-def test_signature_equals_botocores(connection_id: str, endpoint: str, token: str | None):
+def test_signature_equals_botocores(connection_id: str, endpoint: str, token: str | None) -> None:
     credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
     body = b'{"event_id": "e1", "payload": "\xc3\xa9"}'
     where = target(endpoint, connection_id)
@@ -60,7 +60,7 @@ def test_signature_equals_botocores(connection_id: str, endpoint: str, token: st
     assert canonical.endswith(hashlib.sha256(body).hexdigest())  # the payload is signed
 
 
-def test_canonical_path_double_encodes_the_id_as_botocore_does():
+def test_canonical_path_double_encodes_the_id_as_botocore_does() -> None:
     where = target("http://127.0.0.1:3001/local", "Ab+/c=d")
     assert where.url == "http://127.0.0.1:3001/local/@connections/Ab%2B%2Fc=d"
     assert where.canonical_path == "/local/%40connections/Ab%252B%252Fc%3Dd"
@@ -69,14 +69,14 @@ def test_canonical_path_double_encodes_the_id_as_botocore_does():
 
 
 @pytest.mark.parametrize("connection_id", IDS)
-def test_aiohttp_sends_the_path_that_was_signed(connection_id: str):
+def test_aiohttp_sends_the_path_that_was_signed(connection_id: str) -> None:
     """aiohttp re-quotes a URL given as a string (yarl); the signed form is its fixed point,
     so the request line carries exactly the path in the canonical request."""
     path = f"/local{connection_path(connection_id)}"
     assert URL(f"http://127.0.0.1:1{path}").raw_path == path
 
 
-def test_the_signing_key_is_cached_per_day_and_secret():
+def test_the_signing_key_is_cached_per_day_and_secret() -> None:
     signer = SigV4Signer("us-east-1")
     first = signer.signing_key("secret", "20261202")
     assert signer.signing_key("secret", "20261202") is first
@@ -84,10 +84,10 @@ def test_the_signing_key_is_cached_per_day_and_secret():
     assert signer.signing_key("other", "20261202") != first
 
 
-def test_a_region_is_required():
+def test_a_region_is_required() -> None:
     with pytest.raises(ValueError, match="region"):
         SigV4Signer("")
 
 
-def test_amz_date_is_utc():
+def test_amz_date_is_utc() -> None:
     assert amz_date(0) == "19700101T000000Z"
