@@ -29,6 +29,7 @@ import aiohttp
 import boto3
 from aiohttp import web
 
+from benchmarks._fanout_gateway import measure, readers
 from benchmarks.common import ROOT, embedded_backend
 from gateway_adapter.bootstrap import bootstrap_resources
 from gateway_adapter.embedded import free_port, wait_for_http
@@ -335,10 +336,16 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tumble bench fanout", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a small run for smoke tests")
     parser.add_argument("--serve-sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--readers", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, default=100, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_sink:
         return _serve_sink(args.serve_sink)
+    if args.readers:
+        asyncio.run(readers(args.readers, args.count))
+        return 0
     crowd, repeat, batch, baseline = (990, 5, 100, 10) if args.quick else (9_990, 11, 1000, 10)
+    signed_events, sweep = (50, []) if args.quick else (300, [16, 32, 128])
     sink_port = free_port()
     sink_url = f"http://127.0.0.1:{sink_port}"
     sink = ["-m", "benchmarks.fanout", "--serve-sink", str(sink_port)]
@@ -358,9 +365,14 @@ def main(argv: list[str]) -> int:
         try:
             scaled = _scaling(pipeline, domain, crowd, repeat)
             fast = _throughput(pipeline, domain, sink_url, batch, baseline)
+            pipeline.store.delete_connections(
+                [c.connection_id for c in _connections("ten", 10, domain)]
+                + [c.connection_id for c in _connections("hundred", 90, domain)]
+            )
+            signed = measure(pipeline, {**os.environ}, signed_events, sweep)
         finally:
             pipeline.close()
-    if not (scaled and fast):
+    if not (scaled and fast and signed):
         print("fanout: a target was missed (the machine is shared: timings are noisy)")
     return 0
 
