@@ -143,21 +143,22 @@ def signed_ceiling(
         signed.append((where.url, signer.headers("POST", where, body, credentials, stamp)))
 
     async def run() -> tuple[float, float, int]:
-        limit = asyncio.Semaphore(concurrency)
         connector = aiohttp.TCPConnector(limit=concurrency)
         refused = 0
         async with aiohttp.ClientSession(connector=connector) as session:
+            indexes = iter(range(frames))
 
-            async def post(index: int) -> None:
+            async def worker() -> None:  # `concurrency` posts in flight, no task per post
                 nonlocal refused
-                url, headers = signed[index % len(signed)]
-                async with limit, session.post(url, data=body, headers=headers) as reply:
-                    await reply.read()
-                    refused += reply.status != 200
+                for index in indexes:
+                    url, headers = signed[index % len(signed)]
+                    async with session.post(url, data=body, headers=headers) as reply:
+                        await reply.read()
+                        refused += reply.status != 200
 
             cpu = time.process_time()
             started = time.perf_counter()
-            await asyncio.gather(*(post(i) for i in range(frames)))
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
             return time.perf_counter() - started, time.process_time() - cpu, refused
 
     before = gateway.received()
@@ -187,7 +188,9 @@ def _processor_rate(gateway: Gateway, pipeline: Any, deliverer: Any, events: int
     return Rate(delivered, seconds, cpu_s)
 
 
-def measure(pipeline: Any, env: dict[str, str], events: int, sweep: list[int]) -> bool:
+def measure(
+    pipeline: Any, env: dict[str, str], events: int, sweep: list[int], rounds: int = 1
+) -> bool:
     """The rows of the signed fan-out; True when the lean path reaches 0.8x the ceiling."""
     from aiobotocore.session import get_session
 
@@ -210,10 +213,16 @@ def measure(pipeline: Any, env: dict[str, str], events: int, sweep: list[int]) -
         session = get_session()
         _processor_rate(gateway, pipeline, default, 5)  # warm: clients, credentials, keys
         frames = events * len(gateway.ids)
-        server_cpu = gateway.server_cpu_s()
-        ceiling = signed_ceiling(gateway, frames, concurrency, region, access)
-        server_us = (gateway.server_cpu_s() - server_cpu) / max(ceiling.frames, 1) * 1e6
-        lean = _processor_rate(gateway, pipeline, default, events)
+        # Alternated, best of `rounds` each: on a shared machine the load drifts within a run.
+        ceilings, leans, server_us = [], [], []
+        for _ in range(rounds):
+            server_cpu = gateway.server_cpu_s()
+            ceilings.append(signed_ceiling(gateway, frames, concurrency, region, access))
+            server_s = gateway.server_cpu_s() - server_cpu
+            server_us.append(server_s / max(ceilings[-1].frames, 1) * 1e6)
+            leans.append(_processor_rate(gateway, pipeline, default, events))
+        ceiling = max(ceilings, key=lambda rate: rate.per_s)
+        lean = max(leans, key=lambda rate: rate.per_s)
         api, close = connections_api(session, concurrency, "botocore")
         botocore_events = max(5, events // 4)
         try:
@@ -236,8 +245,8 @@ def measure(pipeline: Any, env: dict[str, str], events: int, sweep: list[int]) -
         f"signed: ceiling, bare aiohttp POSTs signed in advance, to the gateway with SigV4 "
         f"verification on, {len(gateway.ids)} subscribers, concurrency {concurrency}: "
         f"{ceiling.frames:,} frames in {ceiling.seconds:.2f} s = {ceiling.per_s:,.0f} frames/s, "
-        f"client CPU {ceiling.cpu_us_per_frame:.0f} us/frame (gateway CPU {server_us:.0f} us "
-        f"per delivery)"
+        f"client CPU {ceiling.cpu_us_per_frame:.0f} us/frame (gateway CPU {min(server_us):.0f} us "
+        f"per delivery); best of {rounds}, alternated with the next row"
     )
     print(
         f"signed: processor, lean signed path, batch of {events:,} NESClicks: {lean.frames:,} "

@@ -345,7 +345,7 @@ def main(argv: list[str]) -> int:
         asyncio.run(readers(args.readers, args.count))
         return 0
     crowd, repeat, batch, baseline = (990, 5, 100, 10) if args.quick else (9_990, 11, 1000, 10)
-    signed_events, sweep = (50, []) if args.quick else (300, [16, 32, 128])
+    signed_events, sweep, rounds = (50, [], 1) if args.quick else (300, [16, 32, 128], 2)
     sink_port = free_port()
     sink_url = f"http://127.0.0.1:{sink_port}"
     sink = ["-m", "benchmarks.fanout", "--serve-sink", str(sink_port)]
@@ -369,7 +369,7 @@ def main(argv: list[str]) -> int:
                 [c.connection_id for c in _connections("ten", 10, domain)]
                 + [c.connection_id for c in _connections("hundred", 90, domain)]
             )
-            signed = measure(pipeline, {**os.environ}, signed_events, sweep)
+            signed = measure(pipeline, {**os.environ}, signed_events, sweep, rounds)
         finally:
             pipeline.close()
     if not (scaled and fast and signed):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -74,6 +75,7 @@ class SignedConnectionsApi:
             sock_connect=connect_timeout_s, sock_read=read_timeout_s
         )
         self._http: aiohttp.ClientSession | None = None
+        self._stamp = (0, "")  # X-Amz-Date of the current second: formatted once per second
         self._targets: OrderedDict[tuple[str, str], SignedTarget] = OrderedDict()
 
     def _session(self) -> aiohttp.ClientSession:
@@ -96,10 +98,16 @@ class SignedConnectionsApi:
                 self._targets.popitem(last=False)
         return found
 
+    def _amz_date(self) -> str:
+        second = int(time.time())
+        if second != self._stamp[0]:
+            self._stamp = (second, amz_date(second))
+        return self._stamp[1]
+
     async def _send(self, method: str, endpoint: str, connection_id: str, body: bytes) -> Answer:
         where = self._target(endpoint, connection_id)
         credentials = await self._credentials.frozen()
-        headers = self._signer.headers(method, where, body, credentials, amz_date())
+        headers = self._signer.headers(method, where, body, credentials, self._amz_date())
         try:
             request = self._session().request(method, where.url, data=body, headers=headers)
             async with request as reply:

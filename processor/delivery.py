@@ -82,6 +82,15 @@ class DeliveryReport:
     attempts: int = 0
 
 
+@dataclass(slots=True)
+class _Lane:
+    """One connection's frames in order, and how far its delivery has got."""
+
+    posts: list[Post]
+    index: int = 0
+    overflowed: bool = False
+
+
 class Deliverer:
     def __init__(
         self,
@@ -106,42 +115,51 @@ class Deliverer:
         by_connection: dict[str, list[Post]] = {}
         for post in posts:
             by_connection.setdefault(post.connection_id, []).append(post)
-        queue = deque(by_connection.values())
+        queue = deque(_Lane(frames) for frames in by_connection.values())
         workers = min(self.concurrency, len(queue))
         await asyncio.gather(*(self._worker(queue, report) for _ in range(workers)))
         return report
 
-    async def _worker(self, queue: deque[list[Post]], report: DeliveryReport) -> None:
+    async def _worker(self, queue: deque[_Lane], report: DeliveryReport) -> None:
+        """Round robin: a worker takes a connection, posts its next frame and puts it back at
+        the end. A connection is out of the queue while its post is in flight, so its frames
+        keep their order, and every subscriber's first frame goes out before anyone's
+        second: `concurrency` posts stay in flight until fewer connections have frames."""
         while queue:
-            await self._connection(queue.popleft(), report)
+            lane = queue.popleft()
+            if await self._next(lane, report):
+                queue.append(lane)
 
-    async def _connection(self, posts: list[Post], report: DeliveryReport) -> None:
-        """One connection's frames, in order. After a dropped frame the rest get a single
-        try each: the reader had its brief chance in this invocation."""
-        overflowed = False
-        for index, post in enumerate(posts):
-            outcome = await self._post(post, report, retry_overflow=not overflowed)
-            if outcome is Outcome.DELIVERED:
-                report.delivered += 1
-                self.overflow.delivered(post.connection_id)
-            elif outcome is Outcome.GONE:
-                # The rest of this connection's frames would be 410 too.
-                report.gone.add(post.connection_id)
-                report.gone_posts += len(posts) - index
-                self.overflow.forget(post.connection_id)
-                return
-            elif outcome is Outcome.OVERFLOW:
-                report.dropped += 1
-                overflowed = True
-                if self.overflow.dropped(post.connection_id):
-                    report.dropped += len(posts) - index - 1
-                    await self._close(post, report)
-                    return
-            elif outcome is Outcome.REJECTED:
-                report.rejected += 1
-            else:
-                report.failed += 1
-                report.failed_tags.add(post.tag)
+    async def _next(self, lane: _Lane, report: DeliveryReport) -> bool:
+        """Posts the lane's next frame; False when the connection has nothing more to get.
+        After a dropped frame the rest get a single try each: the reader had its brief
+        chance in this invocation."""
+        post = lane.posts[lane.index]
+        lane.index += 1
+        left = len(lane.posts) - lane.index
+        outcome = await self._post(post, report, retry_overflow=not lane.overflowed)
+        if outcome is Outcome.DELIVERED:
+            report.delivered += 1
+            self.overflow.delivered(post.connection_id)
+        elif outcome is Outcome.GONE:
+            # The rest of this connection's frames would be 410 too.
+            report.gone.add(post.connection_id)
+            report.gone_posts += left + 1
+            self.overflow.forget(post.connection_id)
+            return False
+        elif outcome is Outcome.OVERFLOW:
+            report.dropped += 1
+            lane.overflowed = True
+            if self.overflow.dropped(post.connection_id):
+                report.dropped += left
+                await self._close(post, report)
+                return False
+        elif outcome is Outcome.REJECTED:
+            report.rejected += 1
+        else:
+            report.failed += 1
+            report.failed_tags.add(post.tag)
+        return left > 0
 
     async def _close(self, post: Post, report: DeliveryReport) -> None:
         """A reader that never reads is disconnected (@connections DELETE; on AWS that runs

@@ -244,3 +244,29 @@ def test_a_fan_out_that_outlives_its_invocation_is_cancelled(loop_thread):
     with pytest.raises(concurrent.futures.TimeoutError):
         loop_thread.run(forever(), timeout_s=0.05)
     loop_thread.run(asyncio.wait_for(cancelled.wait(), 5))
+
+
+def test_every_subscriber_gets_its_first_frame_before_anyone_gets_a_second(loop_thread):
+    """Round robin over connections, one post in flight per connection: order kept, and
+    `concurrency` posts in flight until fewer connections have frames left."""
+    sent: list[tuple[str, bytes]] = []
+    in_flight: set[str] = set()
+
+    class RecordingApi:
+        async def post(self, endpoint: str, connection_id: str, data: bytes) -> Answer:
+            assert connection_id not in in_flight  # never two posts at once to one client
+            in_flight.add(connection_id)
+            await asyncio.sleep(0.001)
+            in_flight.discard(connection_id)
+            sent.append((connection_id, data))
+            return Answer(200)
+
+        async def delete(self, endpoint: str, connection_id: str) -> Answer:
+            return Answer(204)
+
+    posts = [Post(f"c{c}", "http://x", b"%d" % n, n) for n in range(3) for c in range(4)]
+    report = loop_thread.run(Deliverer(RecordingApi(), concurrency=2).deliver(posts), 30)
+    assert report.delivered == 12
+    assert {data for _, data in sent[:4]} == {b"0"}
+    for c in range(4):
+        assert [data for cid, data in sent if cid == f"c{c}"] == [b"0", b"1", b"2"]
