@@ -20,8 +20,12 @@ import aiohttp
 from .fanout import Answer
 from .sigv4 import Credentials, SignedTarget, SigV4Signer, amz_date, target
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT_S", "DEFAULT_READ_TIMEOUT_S", "SessionCredentials",
-           "SignedConnectionsApi"]  # fmt: skip
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT_S",
+    "DEFAULT_READ_TIMEOUT_S",
+    "SessionCredentials",
+    "SignedConnectionsApi",
+]
 
 DEFAULT_CONNECT_TIMEOUT_S = 3.0
 DEFAULT_READ_TIMEOUT_S = 10.0

@@ -270,3 +270,17 @@ def test_every_subscriber_gets_its_first_frame_before_anyone_gets_a_second(loop_
     assert {data for _, data in sent[:4]} == {b"0"}
     for c in range(4):
         assert [data for cid, data in sent if cid == f"c{c}"] == [b"0", b"1", b"2"]
+
+
+def test_no_credentials_is_a_clear_error_of_the_whole_fan_out(loop_thread, connections):
+    class NoCredentials:
+        def get_credentials(self) -> None:
+            return None
+
+    api, close = signed_api(NoCredentials())
+    try:
+        with pytest.raises(RuntimeError, match="no AWS credentials"):
+            loop_thread.run(Deliverer(api).deliver([post(connections, "c")]), 30)
+    finally:
+        loop_thread.run(close())
+    assert connections.posts == 0
