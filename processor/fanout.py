@@ -92,7 +92,8 @@ class Answer:
 
 def classify(answer: Answer) -> Outcome:
     """What a @connections answer means. API Gateway answers 429 LimitExceededException when
-    the client's buffer is full: that failure belongs to one connection. An account-level
+    the client's buffer is full (its documentation also names "more than the allowed number
+    of requests per unit of time"): either way it belongs to one connection. An account-level
     throttle (ThrottlingException, TooManyRequestsException), a 5xx or no answer at all
     belongs to the endpoint, so to every connection behind it."""
     status, code = answer.status, answer.code
@@ -143,7 +144,8 @@ class OverflowRule:
     frames. The count lives in this container's warm fan-out, not in the table: a write per
     delivered frame to reset it would double the fan-out's cost. Several containers each count
     on their own; a reader that never reads overflows in all of them, so one reaches the limit,
-    and any delivery anywhere shows the reader alive and resets that container's count."""
+    and a reader that reads at all gets deliveries from each of them, each resetting the count
+    of the container that made it."""
 
     def __init__(
         self, limit: int = OVERFLOW_LIMIT, tracked_max: int = _OVERFLOW_TRACKED_MAX
