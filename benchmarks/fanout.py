@@ -29,11 +29,13 @@ import aiohttp
 import boto3
 from aiohttp import web
 
+from benchmarks._fanout_gateway import measure, readers
 from benchmarks.common import ROOT, embedded_backend
 from gateway_adapter.bootstrap import bootstrap_resources
 from gateway_adapter.embedded import free_port, wait_for_http
 from gateway_adapter.serverless_config import Options
 from gateway_adapter.service import load_service
+from gateway_adapter.sigv4 import SignatureError, SigV4Verifier
 from messages import Event, Subscription, decode_spectator_frame, encode_kinesis_data
 
 __all__ = ["ConnectionsSink", "main"]
@@ -43,18 +45,24 @@ CLICK = {"color": "red", "button": "A", "axis": None, "value": None, "source": "
 
 
 class ConnectionsSink:
-    """A minimal @connections API (POST only) on a loopback port, in its own thread and loop:
-    records frames per connection, answers 410 for ids marked gone and 429 a set number of
-    times for ids marked throttled, like API Gateway's management API."""
+    """A minimal @connections API (POST and DELETE) on a loopback port, in its own thread and
+    loop: records frames per connection, answers 410 for ids marked gone and 429 a set number
+    of times for ids marked throttled, like API Gateway's management API. Given credentials it
+    verifies SigV4 as the gateway does (403 ForbiddenException otherwise)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, verify: tuple[str, str] | None = None
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.frames: dict[str, list[bytes]] = defaultdict(list)
         self.gone: set[str] = set()
+        self.deleted: list[str] = []
         self.throttle: dict[str, int] = {}
         self.fail_5xx: dict[str, int] = {}
         self.posts = 0
+        self.forbidden = 0
+        self._verifier = SigV4Verifier(*verify) if verify else None
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
@@ -64,9 +72,35 @@ class ConnectionsSink:
     def domain_name(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def _refusal(self, request: web.Request, data: bytes) -> web.Response | None:
+        if self._verifier is None:
+            return None
+        try:
+            self._verifier.verify(request.method, request.raw_path, request.headers, data)
+        except SignatureError as error:
+            with self._lock:
+                self.forbidden += 1
+            return _error(403, "ForbiddenException", str(error))
+        return None
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        refused = self._refusal(request, b"")
+        if refused is not None:
+            return refused
+        connection_id = request.match_info["connection_id"]
+        with self._lock:
+            if connection_id in self.gone:
+                return _error(410, "GoneException")
+            self.deleted.append(connection_id)
+            self.gone.add(connection_id)
+        return web.Response(status=204)
+
     async def _post(self, request: web.Request) -> web.Response:
         connection_id = request.match_info["connection_id"]
         data = await request.read()
+        refused = self._refusal(request, data)
+        if refused is not None:
+            return refused
         with self._lock:
             self.posts += 1
             if connection_id in self.gone:
@@ -88,6 +122,7 @@ class ConnectionsSink:
     async def _start(self) -> None:
         app = web.Application()
         app.router.add_post("/{stage}/@connections/{connection_id}", self._post)
+        app.router.add_delete("/{stage}/@connections/{connection_id}", self._delete)
         app.router.add_get("/_stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -115,8 +150,10 @@ class ConnectionsSink:
         self.stop()
 
 
-def _error(status: int, code: str) -> web.Response:
-    return web.json_response({"message": code}, status=status, headers={"x-amzn-ErrorType": code})
+def _error(status: int, code: str, message: str | None = None) -> web.Response:
+    return web.json_response(
+        {"message": message or code}, status=status, headers={"x-amzn-ErrorType": code}
+    )
 
 
 @contextmanager
@@ -299,10 +336,16 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tumble bench fanout", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a small run for smoke tests")
     parser.add_argument("--serve-sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--readers", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, default=100, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_sink:
         return _serve_sink(args.serve_sink)
+    if args.readers:
+        asyncio.run(readers(args.readers, args.count))
+        return 0
     crowd, repeat, batch, baseline = (990, 5, 100, 10) if args.quick else (9_990, 11, 1000, 10)
+    signed_events, sweep, rounds = (50, [], 1) if args.quick else (300, [16, 32, 128], 2)
     sink_port = free_port()
     sink_url = f"http://127.0.0.1:{sink_port}"
     sink = ["-m", "benchmarks.fanout", "--serve-sink", str(sink_port)]
@@ -322,9 +365,14 @@ def main(argv: list[str]) -> int:
         try:
             scaled = _scaling(pipeline, domain, crowd, repeat)
             fast = _throughput(pipeline, domain, sink_url, batch, baseline)
+            pipeline.store.delete_connections(
+                [c.connection_id for c in _connections("ten", 10, domain)]
+                + [c.connection_id for c in _connections("hundred", 90, domain)]
+            )
+            signed = measure(pipeline, {**os.environ}, signed_events, sweep, rounds)
         finally:
             pipeline.close()
-    if not (scaled and fast):
+    if not (scaled and fast and signed):
         print("fanout: a target was missed (the machine is shared: timings are noisy)")
     return 0
 

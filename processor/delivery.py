@@ -1,8 +1,10 @@
-"""The I/O half of the fan-out: posts frames through aiobotocore's apigatewaymanagementapi
-with bounded concurrency, retrying throttled posts with backoff.
+"""The I/O half of the fan-out: posts frames through a @connections client with bounded
+concurrency; what each answer means and how long to keep trying are processor.fanout's.
 
 Frames for one connection go out in order (one worker owns a connection at a time); up to
-`concurrency` connections are served at once."""
+`concurrency` connections are served at once. A failure that belongs to one connection (410,
+a full client buffer, 413) stays with it; only a failure of the endpoint (5xx, throttling of
+the API, no answer) outlives the retries as `failed_tags`, the records worth another try."""
 
 from __future__ import annotations
 
@@ -11,16 +13,59 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .fanout import MAX_POST_BYTES, Outcome, Post, backoff_s, classify
+from .fanout import MAX_POST_BYTES, Answer, Outcome, OverflowRule, Post, RetryPolicy, classify
 
-__all__ = ["DEFAULT_CONCURRENCY", "Deliverer", "DeliveryReport"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "BotocoreConnectionsApi",
+    "ConnectionsApi",
+    "Deliverer",
+    "DeliveryReport",
+]
 
 DEFAULT_CONCURRENCY = 64
-DEFAULT_MAX_ATTEMPTS = 5
+
+
+class ConnectionsApi(Protocol):
+    """PostToConnection and DeleteConnection, answering with what the API said."""
+
+    async def post(self, endpoint: str, connection_id: str, data: bytes) -> Answer: ...
+
+    async def delete(self, endpoint: str, connection_id: str) -> Answer: ...
+
+
+ClientFor = Callable[[str], Awaitable[Any]]
+
+
+class BotocoreConnectionsApi:
+    """The same calls through aiobotocore clients (`client_for(endpoint)` gives one open
+    apigatewaymanagementapi client): the reference the signed path is measured against."""
+
+    def __init__(self, client_for: ClientFor) -> None:
+        self._client_for = client_for
+
+    async def post(self, endpoint: str, connection_id: str, data: bytes) -> Answer:
+        client = await self._client_for(endpoint)
+        return await _answer(client.post_to_connection(ConnectionId=connection_id, Data=data))
+
+    async def delete(self, endpoint: str, connection_id: str) -> Answer:
+        client = await self._client_for(endpoint)
+        return await _answer(client.delete_connection(ConnectionId=connection_id))
+
+
+async def _answer(call: Awaitable[Any]) -> Answer:
+    try:
+        response = await call
+    except ClientError as exc:  # GoneException is a ClientError: classify() knows its code
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return Answer(status or 500, exc.response.get("Error", {}).get("Code"))
+    except (TimeoutError, BotoCoreError, OSError) as exc:
+        return Answer(None, type(exc).__name__)
+    return Answer(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 200))
 
 
 @dataclass(slots=True)
@@ -29,30 +74,39 @@ class DeliveryReport:
     gone: set[str] = field(default_factory=set)
     gone_posts: int = 0
     rejected: int = 0
-    failed: int = 0  # retryable failures that outlived their retries
+    rejected_codes: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0  # frames for clients that were not reading (429), given up on
+    closed: set[str] = field(default_factory=set)  # readers that never read, deleted
+    failed: int = 0  # failures of the endpoint that outlived their retries
     failed_tags: set[int] = field(default_factory=set)
     attempts: int = 0
 
 
-ClientFor = Callable[[str], Awaitable[Any]]
+@dataclass(slots=True)
+class _Lane:
+    """One connection's frames in order, and how far its delivery has got."""
+
+    posts: list[Post]
+    index: int = 0
+    overflowed: bool = False
 
 
 class Deliverer:
-    """`client_for(endpoint)` gives an open aiobotocore apigatewaymanagementapi client."""
-
     def __init__(
         self,
-        client_for: ClientFor,
+        api: ConnectionsApi,
         concurrency: int = DEFAULT_CONCURRENCY,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        policy: RetryPolicy | None = None,
+        overflow: OverflowRule | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         draw: Callable[[], float] = random.random,
     ) -> None:
-        if concurrency < 1 or max_attempts < 1:
-            raise ValueError("concurrency and max_attempts must be at least 1")
-        self._client_for = client_for
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.api = api
         self.concurrency = concurrency
-        self.max_attempts = max_attempts
+        self.policy = policy or RetryPolicy()
+        self.overflow = overflow or OverflowRule()
         self._sleep = sleep
         self._draw = draw
 
@@ -61,51 +115,79 @@ class Deliverer:
         by_connection: dict[str, list[Post]] = {}
         for post in posts:
             by_connection.setdefault(post.connection_id, []).append(post)
-        queue = deque(by_connection.values())
+        queue = deque(_Lane(frames) for frames in by_connection.values())
         workers = min(self.concurrency, len(queue))
         await asyncio.gather(*(self._worker(queue, report) for _ in range(workers)))
         return report
 
-    async def _worker(self, queue: deque[list[Post]], report: DeliveryReport) -> None:
+    async def _worker(self, queue: deque[_Lane], report: DeliveryReport) -> None:
+        """Round robin: a worker takes a connection, posts its next frame and puts it back at
+        the end. A connection is out of the queue while its post is in flight, so its frames
+        keep their order, and every subscriber's first frame goes out before anyone's
+        second: `concurrency` posts stay in flight until fewer connections have frames."""
         while queue:
-            posts = queue.popleft()
-            for index, post in enumerate(posts):
-                outcome = await self._post(post, report)
-                if outcome is Outcome.DELIVERED:
-                    report.delivered += 1
-                elif outcome is Outcome.GONE:
-                    # The rest of this connection's frames would be 410 too.
-                    report.gone.add(post.connection_id)
-                    report.gone_posts += len(posts) - index
-                    break
-                elif outcome is Outcome.REJECTED:
-                    report.rejected += 1
-                else:
-                    report.failed += 1
-                    report.failed_tags.add(post.tag)
+            lane = queue.popleft()
+            if await self._next(lane, report):
+                queue.append(lane)
 
-    async def _post(self, post: Post, report: DeliveryReport) -> Outcome:
+    async def _next(self, lane: _Lane, report: DeliveryReport) -> bool:
+        """Posts the lane's next frame; False when the connection has nothing more to get.
+        After a dropped frame the rest get a single try each: the reader had its brief
+        chance in this invocation."""
+        post = lane.posts[lane.index]
+        lane.index += 1
+        left = len(lane.posts) - lane.index
+        outcome = await self._post(post, report, retry_overflow=not lane.overflowed)
+        if outcome is Outcome.DELIVERED:
+            report.delivered += 1
+            self.overflow.delivered(post.connection_id)
+        elif outcome is Outcome.GONE:
+            # The rest of this connection's frames would be 410 too.
+            report.gone.add(post.connection_id)
+            report.gone_posts += left + 1
+            self.overflow.forget(post.connection_id)
+            return False
+        elif outcome is Outcome.OVERFLOW:
+            report.dropped += 1
+            lane.overflowed = True
+            if self.overflow.dropped(post.connection_id):
+                report.dropped += left
+                await self._close(post, report)
+                return False
+        elif outcome is Outcome.REJECTED:
+            report.rejected += 1
+        else:
+            report.failed += 1
+            report.failed_tags.add(post.tag)
+        return left > 0
+
+    async def _close(self, post: Post, report: DeliveryReport) -> None:
+        """A reader that never reads is disconnected (@connections DELETE; on AWS that runs
+        its $disconnect) and leaves the table either way."""
+        self.overflow.forget(post.connection_id)
+        report.attempts += 1
+        await self.api.delete(post.endpoint, post.connection_id)
+        report.closed.add(post.connection_id)
+
+    async def _post(self, post: Post, report: DeliveryReport, retry_overflow: bool) -> Outcome:
         if len(post.data) > MAX_POST_BYTES:
+            _count(report.rejected_codes, "PayloadTooLargeException")
             return Outcome.REJECTED
-        client = await self._client_for(post.endpoint)
-        outcome = Outcome.RETRY
-        for attempt in range(self.max_attempts):
+        attempt = 0
+        while True:
             report.attempts += 1
-            outcome = await self._attempt(client, post)
-            if outcome is not Outcome.RETRY:
+            answer = await self.api.post(post.endpoint, post.connection_id, post.data)
+            outcome = classify(answer)
+            if outcome is Outcome.REJECTED:
+                _count(report.rejected_codes, answer.code or str(answer.status))
+            if outcome is Outcome.OVERFLOW and not retry_overflow:
                 return outcome
-            if attempt + 1 < self.max_attempts:
-                await self._sleep(backoff_s(attempt, self._draw()))
-        return outcome
+            delay = self.policy.delay_s(outcome, attempt, self._draw())
+            if delay is None:
+                return outcome
+            await self._sleep(delay)
+            attempt += 1
 
-    @staticmethod
-    async def _attempt(client: Any, post: Post) -> Outcome:
-        try:
-            await client.post_to_connection(ConnectionId=post.connection_id, Data=post.data)
-        except ClientError as exc:  # GoneException is a ClientError: classify() knows it
-            error = exc.response.get("Error", {})
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            return classify(status or 500, error.get("Code"))
-        except (TimeoutError, BotoCoreError, OSError):
-            return classify(None)
-        return Outcome.DELIVERED
+
+def _count(counts: dict[str, int], key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1

@@ -1,10 +1,11 @@
 """Both paths end here: look subscribers up once per event type, plan one frame per matching
-connection, post them all concurrently, and remove the connections that answered 410."""
+connection, post them all concurrently, and remove the connections that answered 410 or that
+never read. Only a failure of the lookup (it raises) or of the endpoint fails a record."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ from messages import Event, Source, Stamp, new_event_id, now_ms
 from .delivery import Deliverer
 from .endpoints import management_endpoint
 from .fanout import Plan, Post, plan_posts
-from .runtime import ClientPool, LoopThread
+from .runtime import LoopThread
 from .store import ConnectionStore, Lookup, Subscriber
 
 __all__ = ["FanoutReport", "Pipeline", "record_stamp", "remaining_s", "request_stamp"]
@@ -24,8 +25,11 @@ class FanoutReport:
     delivered: int = 0
     filtered: int = 0
     gone: int = 0  # connections removed after a 410
-    failed: int = 0  # posts that failed for a retryable reason
+    failed: int = 0  # posts that failed for a reason of the endpoint, after retries
     rejected: int = 0
+    dropped: int = 0  # frames for clients not reading (429) after their brief retries
+    closed: int = 0  # connections deleted for never reading
+    rejected_codes: dict[str, int] = field(default_factory=dict)
     failed_tags: set[int] = field(default_factory=set)
     lookups: dict[str, Lookup] = field(default_factory=dict)
 
@@ -36,7 +40,16 @@ class FanoutReport:
             "gone": self.gone,
             "failed": self.failed,
             "rejected": self.rejected,
+            "dropped": self.dropped,
+            "closed": self.closed,
         }
+
+    def summary(self) -> dict[str, Any]:
+        """The counts for the invocation's log line, and why @connections refused posts
+        (413, 403...) when it did: those are reported, never retried."""
+        if not self.rejected_codes:
+            return dict(self.counts())
+        return {**self.counts(), "rejected_codes": dict(self.rejected_codes)}
 
 
 class Pipeline:
@@ -48,18 +61,18 @@ class Pipeline:
         deliverer: Deliverer,
         runner: LoopThread,
         environ: Mapping[str, str] = os.environ,
-        clients: ClientPool | None = None,
+        closers: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         self.store = store
         self.deliverer = deliverer
         self.runner = runner
         self._environ = environ
-        self._clients = clients
+        self._closers = closers
 
     def close(self) -> None:
         """Closes the @connections clients (a process that ends; Lambda never calls it)."""
-        if self._clients is not None:
-            self.runner.run(self._clients.close(), 30)
+        for close in self._closers:
+            self.runner.run(close(), 30)
 
     def endpoint_of(self, domain_name: str, stage: str) -> str:
         return management_endpoint(domain_name, stage, self._environ)
@@ -91,17 +104,20 @@ class Pipeline:
             report.failed = delivery.failed
             report.rejected = delivery.rejected
             report.failed_tags = delivery.failed_tags
+            report.rejected_codes = delivery.rejected_codes
+            report.dropped = delivery.dropped
             report.gone = len(delivery.gone)
-            if delivery.gone:
-                self.store.delete_connections(sorted(delivery.gone))
+            report.closed = len(delivery.closed)
+            if delivery.gone or delivery.closed:
+                self.store.delete_connections(sorted(delivery.gone | delivery.closed))
         return report
 
     def reply(self, domain_name: str, stage: str, connection_id: str, frame: str) -> bool:
         """A control frame to one connection (a route without a route response)."""
         post = Post(connection_id, self.endpoint_of(domain_name, stage), frame.encode(), 0)
         delivery = self.runner.run(self.deliverer.deliver([post]))
-        if delivery.gone:
-            self.store.delete_connections(delivery.gone)
+        if delivery.gone or delivery.closed:
+            self.store.delete_connections(sorted(delivery.gone | delivery.closed))
         return delivery.delivered == 1
 
 
@@ -133,4 +149,4 @@ def remaining_s(context: Any, reserve_s: float = 1.0) -> float | None:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
-    return max(0.1, remaining() / 1000 - reserve_s)
+    return max(0.1, float(remaining()) / 1000 - reserve_s)

@@ -101,7 +101,8 @@ def store(processor_env: Service, dynamodb: Any) -> ConnectionStore:
 
 @pytest.fixture(scope="session")
 def sink() -> Iterator[ConnectionsSink]:
-    with ConnectionsSink() as running:
+    """Verifies SigV4 with the tests' credentials, as the gateway does."""
+    with ConnectionsSink(verify=("test", "test")) as running:
         yield running
 
 
@@ -113,7 +114,9 @@ def connections(sink: ConnectionsSink) -> ConnectionsSink:
         sink.gone.clear()
         sink.throttle.clear()
         sink.fail_5xx.clear()
+        sink.deleted.clear()
         sink.posts = 0
+        sink.forbidden = 0
     return sink
 
 

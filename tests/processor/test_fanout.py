@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from messages import Event, Source, Subscription, decode_spectator_frame
-from processor.fanout import Outcome, backoff_s, classify, plan_posts
+from processor.fanout import Answer, Outcome, OverflowRule, RetryPolicy, classify, plan_posts
 from processor.store import Subscriber
 
 CLICK = Event.create(
@@ -80,22 +80,71 @@ def test_frames_are_shared_between_equal_projections():
         (200, None, Outcome.DELIVERED),
         (204, None, Outcome.DELIVERED),
         (410, "GoneException", Outcome.GONE),
-        (429, "LimitExceededException", Outcome.RETRY),
+        (429, "LimitExceededException", Outcome.OVERFLOW),
+        (429, None, Outcome.OVERFLOW),
+        (429, "TooManyRequestsException", Outcome.RETRY),
         (400, "ThrottlingException", Outcome.RETRY),
         (500, "InternalServerErrorException", Outcome.RETRY),
         (503, None, Outcome.RETRY),
         (None, None, Outcome.RETRY),
+        (None, "ClientConnectorError", Outcome.RETRY),
         (413, "PayloadTooLargeException", Outcome.REJECTED),
         (403, "ForbiddenException", Outcome.REJECTED),
         (400, "BadRequestException", Outcome.REJECTED),
     ],
 )
 def test_classify(status, code, outcome):
-    assert classify(status, code) is outcome
+    assert classify(Answer(status, code)) is outcome
 
 
-def test_backoff_grows_is_capped_and_jittered():
-    assert backoff_s(0, 0.0) == 0
-    assert backoff_s(0, 0.5) == pytest.approx(0.01)
-    assert backoff_s(3, 0.999) < backoff_s(4, 0.999)
-    assert backoff_s(30, 0.999) <= 1.0
+def test_endpoint_failures_back_off_with_full_jitter_for_seconds():
+    policy = RetryPolicy(max_attempts=5, base_s=0.02, cap_s=1.0)
+    assert policy.delay_s(Outcome.RETRY, 0, 0.0) == 0
+    assert policy.delay_s(Outcome.RETRY, 0, 0.5) == pytest.approx(0.01)
+    assert policy.delay_s(Outcome.RETRY, 2, 0.999) < policy.delay_s(Outcome.RETRY, 3, 0.999)
+    assert policy.delay_s(Outcome.RETRY, 4, 0.999) is None  # the fifth try was the last
+    assert RetryPolicy(max_attempts=99).delay_s(Outcome.RETRY, 30, 0.999) <= 1.0
+
+
+def test_a_full_client_buffer_gets_a_brief_chance_only():
+    policy = RetryPolicy(overflow_attempts=3, overflow_base_s=0.01, overflow_cap_s=0.05)
+    delays = [policy.delay_s(Outcome.OVERFLOW, attempt, 0.999) for attempt in range(3)]
+    assert delays[2] is None
+    assert all(d is not None and d <= 0.05 for d in delays[:2])
+
+
+@pytest.mark.parametrize("outcome", [Outcome.DELIVERED, Outcome.GONE, Outcome.REJECTED])
+def test_final_answers_are_not_retried(outcome):
+    assert RetryPolicy().delay_s(outcome, 0, 0.5) is None
+
+
+def test_a_connection_is_given_up_after_consecutive_drops_only():
+    rule = OverflowRule(limit=3)
+    assert not rule.dropped("a") and not rule.dropped("a")
+    rule.delivered("a")  # it read: the count starts again
+    assert not rule.dropped("a") and not rule.dropped("a")
+    assert not rule.dropped("b")
+    assert rule.dropped("a")
+    assert rule.count("a") == 0 and rule.count("b") == 1
+
+
+def test_the_overflow_counts_stay_bounded():
+    rule = OverflowRule(limit=5, tracked_max=3)
+    for name in "abcd":
+        rule.dropped(name)
+    assert rule.count("a") == 0 and rule.count("d") == 1
+
+
+def test_an_overflow_limit_below_one_is_refused():
+    with pytest.raises(ValueError, match="at least 1"):
+        OverflowRule(limit=0)
+
+
+def test_refusals_are_named_in_the_invocation_summary():
+    from processor.pipeline import FanoutReport
+
+    quiet = FanoutReport(delivered=3)
+    assert "rejected_codes" not in quiet.summary()
+    refused = FanoutReport(rejected=2, rejected_codes={"ForbiddenException": 2})
+    assert refused.summary()["rejected_codes"] == {"ForbiddenException": 2}
+    assert refused.summary()["rejected"] == 2

@@ -352,11 +352,13 @@ def test_a_batch_is_grouped_by_type_and_poison_is_dropped(env, log_lines):
     assert (summary["records"], summary["invalid"], summary["delivered"]) == (6, 2, 4)
 
 
-def test_only_retryable_delivery_failures_are_reported(env, store):
-    connect(env, "busy=", subs=[{"event_type": "DashClick"}])
+def test_only_failures_of_the_endpoint_fail_a_record(env, store, log_lines):
+    connect(env, "busy=", subs=[{"event_type": "NESClick"}])
+    connect(env, "broken=", subs=[{"event_type": "DashClick"}])
     connect(env, "gone=", subs=[{"event_type": "NESClick"}])
     connect(env, "ok=", subs=[{"event_type": "NESClick"}, {"event_type": "DashClick"}])
-    env.throttle["busy="] = 1000
+    env.throttle["busy="] = 1000  # a client that does not read: its frame alone is dropped
+    env.fail_5xx["broken="] = 1000  # the API failing: worth retrying the record
     env.gone.add("gone=")
     dash = Event.create("DashClick", {"event": "toggle-game", "click_type": "SINGLE"})
     batch = kinesis_event(Event.create("NESClick", RED_A), dash)
@@ -365,8 +367,14 @@ def test_only_retryable_delivery_failures_are_reported(env, store):
         "batchItemFailures": [{"itemIdentifier": batch["Records"][1]["kinesis"]["sequenceNumber"]}]
     }
     assert len(env.received("ok=")) == 2
+    summary = log_lines[-1]
+    assert (summary["dropped"], summary["failed"], summary["gone"]) == (1, 1, 1)
     assert store.get_connection("gone=") is None  # a 410 removes the connection ...
-    assert [s.connection_id for s in store.subscribers("NESClick").subscribers] == ["ok="]
+    assert store.get_connection("busy=") is not None  # ... one overflow does not
+    assert sorted(s.connection_id for s in store.subscribers("NESClick").subscribers) == [
+        "busy=",
+        "ok=",
+    ]
 
 
 def test_an_empty_batch(env):

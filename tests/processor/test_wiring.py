@@ -49,3 +49,19 @@ def test_a_missing_table_name_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("CONNECTIONS_TABLE", raising=False)
     with pytest.raises(RuntimeError, match="CONNECTIONS_TABLE"):
         wiring._store()
+
+
+def test_an_unknown_fanout_client_is_a_clear_error():
+    from aiobotocore.session import get_session
+
+    with pytest.raises(RuntimeError, match=wiring.CLIENT_ENV):
+        wiring.connections_api(get_session(), 4, "curl")
+
+
+def test_the_signed_client_needs_a_region(monkeypatch):
+    from aiobotocore.session import get_session
+
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    with pytest.raises(ValueError, match="region"):
+        wiring.connections_api(get_session(), 4)
