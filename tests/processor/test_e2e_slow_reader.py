@@ -17,6 +17,7 @@ from botocore.config import Config
 
 from messages import Event, Subscription, encode_kinesis_data, submit_envelope, subscribe_envelope
 from processor.fanout import OVERFLOW_LIMIT
+from tests.conftest import TEST_STREAM
 
 from .conftest import REGION, GatewayProcess, make_token
 
@@ -45,7 +46,7 @@ def viewer(gateway: GatewayProcess, sockets: list, **options) -> websocket.WebSo
 
 def put(kinesis, *events: Event) -> None:
     records = [{"Data": encode_kinesis_data(e), "PartitionKey": "red"} for e in events]
-    assert kinesis.put_records(StreamName="iot-events", Records=records)["FailedRecordCount"] == 0
+    assert kinesis.put_records(StreamName=TEST_STREAM, Records=records)["FailedRecordCount"] == 0
 
 
 def drain(ws: websocket.WebSocket, quiet_s: float = 0.5) -> list[dict]:
