@@ -45,7 +45,12 @@ class EmbeddedAws:
     """moto's ThreadedMotoServer bound to loopback; a context manager."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, fast_get_records: bool = False
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        fast_get_records: bool = False,
+        fast_dynamodb: bool = False,
     ) -> None:
         if fast_get_records:
             # moto's generic serializer makes GetRecords the stream trigger's bottleneck; the
@@ -53,6 +58,12 @@ class EmbeddedAws:
             from .esm import moto_speedups
 
             moto_speedups.install()
+        if fast_dynamodb:
+            # moto copies whole tables per transaction action and scans them per index Query;
+            # the speed-ups answer identically (tests/gateway_adapter/test_dynamodb_speedups.py).
+            from . import dynamodb_speedups
+
+            dynamodb_speedups.install()
         self.host = host
         self.port = port or free_port(host)
         self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
@@ -90,13 +101,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument(
-        "--plain-moto", action="store_true", help="serve GetRecords with moto's own serializer"
+        "--plain-moto",
+        action="store_true",
+        help="moto as it is: no GetRecords, TransactWriteItems or index Query speed-ups",
     )
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with EmbeddedAws(args.host, args.port, fast_get_records=not args.plain_moto) as aws:
+    fast = not args.plain_moto
+    with EmbeddedAws(args.host, args.port, fast_get_records=fast, fast_dynamodb=fast) as aws:
         print(f"embedded AWS ready at {aws.endpoint_url}", flush=True)
         stop.wait()
 
