@@ -13,15 +13,23 @@ own path, since its rollback also rewinds the stream's records.
 Transactions also run one at a time here, as DynamoDB isolates them from one another; moto's
 threads could otherwise interleave two of them.
 
-Query on a global secondary index: moto sorts every item of the table by its primary key
-(`Table.all_items`, DynamoType comparisons), then tests each against the key condition, on
-every call: about 1 ms per 100 items, so a subscriber lookup cost what the whole table holds.
-The fast path tests the partition key straight on the stored items and sorts only the
-matches, with moto's own sort (its sort key ends with the table's unique primary key, so the
-order of the full sort was never visible). Everything after the candidates (pagination, the
-1 MB page limit, ScannedCount, copies, projection, filters) is moto's code path unchanged.
-Only the shape the fast path knows (one partition key equality, no sort key condition, no
-legacy QueryFilter, an eventually consistent read) takes it; any other Query is moto's.
+Query: moto sorts every item of the table by its primary key (`Table.all_items`, DynamoType
+comparisons), then tests each against the key condition, on every call: about 1 ms per 100
+items, so a subscriber lookup, and a subscribe's read of its own items, cost what the whole
+table holds. The fast path takes the partition's items straight from the table's dict (a
+table Query) or tests the index's partition key on the stored items (an index Query), and
+sorts only the matches with moto's own sort keys (an index's end with the table's unique
+primary key, so the order of moto's full sort was never visible). From there on (sort key
+condition, pagination, the 1 MB page limit, ScannedCount, copies, projection, filters) it is
+moto's loop. Only the shapes it knows take it (one partition key equality; on a table at most
+one sort key condition; on a global secondary index none, and an eventually consistent read;
+no legacy QueryFilter); any other Query is moto's.
+
+Items: moto's BaseModel appends every instance it creates to a class-wide list, for its
+dashboard (`/moto-api/data.json`), and never lets go: every DynamoDB item ever written or
+copied (each Query copies its results) stayed in memory, so the backend grew with traffic, not
+with data. Items are not tracked here (the dashboard no longer lists them; the tables still
+hold them).
 
 Responses of GetItem, Query and Scan: moto converts the items to DynamoDB's wire format
 (`DynamoResult`), then walks them again through its generic, model-driven serializer, about
@@ -263,21 +271,17 @@ def _query(
     range_key_conditions: list[tuple[str, str, list[DynamoType]]] | None = None,
     **filter_kwargs: Any,
 ) -> tuple[list[Item], int, dict[str, Any] | None]:
-    index = next((i for i in self.global_indexes or [] if i.name == index_name), None)
-    hash_schema = [k for k in index.schema if k["KeyType"] == "HASH"] if index else []
-    range_schema = [k for k in index.schema if k["KeyType"] == "RANGE"] if index else []
-    if (
-        index is None
-        or consistent_read
-        or range_comparison
-        or range_key_conditions
-        or filter_kwargs
-        or len(hash_schema) != 1
-        or len(range_schema) > 1
-        or not hash_key_conditions
-        or len(hash_key_conditions) != 1
-        or hash_key_conditions[0][0] != hash_schema[0]["AttributeName"]
-    ):
+    page = _Page(limit, exclusive_start_key, scan_index_forward, projection_expressions)
+    page.filter_expression = filter_expression
+    found = None
+    if not filter_kwargs:
+        if index_name is None:
+            found = _table_matches(
+                self, hash_key, range_comparison, range_objs, range_key_conditions
+            )
+        elif not (consistent_read or range_comparison or range_key_conditions):
+            found = _index_matches(self, index_name, hash_key_conditions or [])
+    if found is None:
         return _ORIGINAL_QUERY(
             self,
             hash_key,
@@ -294,72 +298,118 @@ def _query(
             range_key_conditions=range_key_conditions,
             **filter_kwargs,
         )
-    attr, wanted = hash_key_conditions[0]
-    # moto's sort attributes for a GSI query (Table.query), in its order.
-    if range_schema:
-        range_attrs: list[str | None] = [range_schema[0]["AttributeName"], self.range_key_attr]
-    else:
-        fallback = self.range_key_attr or self.hash_key_attr
-        range_attrs = [fallback, self.range_key_attr]
-    hash_attrs = [attr, self.hash_key_attr]
-    matches = self.sorted_items(
-        hash_attrs, range_attrs, _index_candidates(self, index, attr, wanted)
-    )
+    matches, page.sort_attrs, page.keep = found
     if scan_index_forward is False:
         matches.reverse()
-    return _page(
-        self,
-        matches,
-        limit,
-        exclusive_start_key,
-        scan_index_forward,
-        projection_expressions,
-        index_name or "",
-        filter_expression,
-        (hash_attrs, range_attrs),
-    )
+    return page.of(self, matches, index_name)
 
 
-def _page(
+_Found = tuple[list[Item], tuple[list[str], list[str | None]], Callable[[Item], bool] | None]
+
+
+def _table_matches(
     table: Table,
-    matches: list[Item],
-    limit: int,
-    exclusive_start_key: dict[str, Any],
-    scan_index_forward: bool,
-    projection_expressions: list[list[str]] | None,
-    index_name: str,
-    filter_expression: Any,
-    sort_attrs: tuple[list[str], list[str | None]],
-) -> tuple[list[Item], int, dict[str, Any] | None]:
-    """moto's Table.query from its FILTER step, for a query with no sort key condition."""
-    hash_attrs, range_attrs = sort_attrs
-    results: list[Item] = []
-    result_size = 0
-    scanned_count = 0
-    last_evaluated_key = None
-    processing_previous_page = exclusive_start_key is not None
-    for result in matches:
-        if processing_previous_page:
-            if table._item_comes_before_dct(
-                result, exclusive_start_key, hash_attrs, range_attrs, scan_index_forward
-            ):
-                continue
-            processing_previous_page = False
-        size = result.size()
-        if len(results) == limit or (result_size + size) > RESULT_SIZE_LIMIT:
-            last_evaluated_key = table._get_last_evaluated_key(results[-1], index_name)
-            break
-        results.append(result)
-        result_size += size
-        scanned_count += 1
-    results = copy.deepcopy(results)
-    index = table.get_index(index_name)
-    results = [index.project(r) for r in results]
-    if filter_expression is not None:
-        results = [item for item in results if filter_expression.expr(item)]
-    if projection_expressions:
-        results = [r.project(projection_expressions) for r in results]
-    return results, scanned_count, last_evaluated_key
+    hash_key: DynamoType | None,
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    range_key_conditions: list[tuple[str, str, list[DynamoType]]] | None,
+) -> _Found | None:
+    """A Query of the table itself: the partition's items straight from the table's dict,
+    where moto sorts the whole table and compares every item's partition key."""
+    if hash_key is None or len(range_key_conditions or []) > 1:
+        return None
+    if range_comparison and not range_key_conditions:
+        return None
+    group = table.items.get(hash_key)  # .get: moto's defaultdict would add the key
+    if group is None:
+        matches: list[Item] = []
+    elif table.range_key_attr:
+        matches = [item for item in group.values() if isinstance(item, Item)]
+        matches.sort(key=lambda item: item.range_key)  # type: ignore[arg-type,return-value]
+    else:
+        matches = [group] if isinstance(group, Item) else []
+    keep = None
+    if range_comparison and range_key_conditions:
+        name, comparison = range_key_conditions[-1][0], range_comparison
+
+        def keep(item: Item) -> bool:
+            value = item.attrs.get(name)
+            return bool(value and value.compare(comparison, range_objs))
+
+    return matches, ([table.hash_key_attr], [table.range_key_attr]), keep
+
+
+def _index_matches(
+    table: Table, index_name: str, hash_key_conditions: list[tuple[str, DynamoType]]
+) -> _Found | None:
+    """A Query of a global secondary index on its partition key alone."""
+    index = next((i for i in table.global_indexes or [] if i.name == index_name), None)
+    if index is None or len(hash_key_conditions) != 1:
+        return None
+    hash_schema = [k for k in index.schema if k["KeyType"] == "HASH"]
+    range_schema = [k for k in index.schema if k["KeyType"] == "RANGE"]
+    attr, wanted = hash_key_conditions[0]
+    if len(hash_schema) != 1 or len(range_schema) > 1 or attr != hash_schema[0]["AttributeName"]:
+        return None
+    # moto's sort attributes for a GSI query (Table.query), in its order.
+    if range_schema:
+        range_attrs: list[str | None] = [range_schema[0]["AttributeName"], table.range_key_attr]
+    else:
+        fallback = table.range_key_attr or table.hash_key_attr
+        range_attrs = [fallback, table.range_key_attr]
+    hash_attrs = [attr, table.hash_key_attr]
+    candidates = _index_candidates(table, index, attr, wanted)
+    return table.sorted_items(hash_attrs, range_attrs, candidates), (hash_attrs, range_attrs), None
+
+
+@dataclass(slots=True)
+class _Page:
+    """moto's Table.query from its FILTER step on, for the shapes the fast path takes."""
+
+    limit: int | None
+    exclusive_start_key: dict[str, Any] | None
+    scan_index_forward: bool
+    projection_expressions: list[list[str]] | None
+    filter_expression: Any = None
+    sort_attrs: tuple[list[str], list[str | None]] = ([], [])
+    keep: Callable[[Item], bool] | None = None
+
+    def of(
+        self, table: Table, matches: list[Item], index_name: str | None
+    ) -> tuple[list[Item], int, dict[str, Any] | None]:
+        hash_attrs, range_attrs = self.sort_attrs
+        results: list[Item] = []
+        result_size = scanned_count = 0
+        last_evaluated_key = None
+        previous_page = self.exclusive_start_key is not None
+        for result in matches:
+            if previous_page:
+                if table._item_comes_before_dct(
+                    result,
+                    self.exclusive_start_key,
+                    hash_attrs,
+                    range_attrs,
+                    self.scan_index_forward,
+                ):
+                    continue
+                previous_page = False
+            # moto checks the page's size with this candidate before testing the sort key
+            if len(results) == self.limit or result_size + result.size() > RESULT_SIZE_LIMIT:
+                last_evaluated_key = table._get_last_evaluated_key(results[-1], index_name)
+                break
+            if self.keep is None or self.keep(result):
+                results.append(result)
+                result_size += result.size()
+                scanned_count += 1  # moto counts only the items the key condition kept
+        results = copy.deepcopy(results)
+        if index_name:
+            index = table.get_index(index_name)
+            results = [index.project(r) for r in results]
+        if self.filter_expression is not None:
+            results = [item for item in results if self.filter_expression.expr(item)]
+        if self.projection_expressions:
+            results = [r.project(self.projection_expressions) for r in results]
+        return results, scanned_count, last_evaluated_key
 
 
 def _wire_value(value: object) -> str:
@@ -392,7 +442,13 @@ def _fast_read(original: Callable[[DynamoHandler], Any]) -> Callable[[DynamoHand
 _FAST_READS = {name: _fast_read(original) for name, original in _ORIGINAL_READS.items()}
 
 
+def _untracked_item(cls: type[Item], *args: Any, **kwargs: Any) -> Item:
+    """BaseModel.__new__ without the append to `instances_tracked`."""
+    return object.__new__(cls)
+
+
 def install() -> None:
+    Item.__new__ = staticmethod(_untracked_item)  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     Table.query = _query  # type: ignore[method-assign]
     for name, read in _FAST_READS.items():
@@ -404,10 +460,13 @@ def installed() -> bool:
         DynamoDBBackend.transact_write_items is _transact_write_items  # type: ignore[comparison-overlap]
         and Table.query is _query  # type: ignore[comparison-overlap]
         and all(getattr(DynamoHandler, name) is read for name, read in _FAST_READS.items())
+        and "__new__" in vars(Item)
     )
 
 
 def uninstall() -> None:
+    if "__new__" in vars(Item):
+        del Item.__new__
     DynamoDBBackend.transact_write_items = _ORIGINAL  # type: ignore[method-assign]
     Table.query = _ORIGINAL_QUERY  # type: ignore[method-assign]
     for name, read in _ORIGINAL_READS.items():

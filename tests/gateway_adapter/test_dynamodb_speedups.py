@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.dynamodb.models.dynamo_type import Item
 
 from gateway_adapter import dynamodb_speedups
 
@@ -259,11 +260,7 @@ def _queries(client: Any) -> list[Any]:
             KeyConditionExpression="kind = :k AND pk > :p",
             ExpressionAttributeValues={":k": {"S": "dash"}, ":p": {"S": "c10"}},
         ),
-        _all_pages(  # the table itself: moto's own path
-            client,
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": "c03"}},
-        ),
+        *_table_queries(client),
         [
             _outcome(functools.partial(client.get_item, TableName=TABLE, Key=_key(*k)))
             for k in _GETS
@@ -271,6 +268,39 @@ def _queries(client: Any) -> list[Any]:
         _outcome(lambda: client.get_item(TableName=TABLE, Key={"pk": {"S": "c00"}})),
         _outcome(lambda: client.scan(TableName=TABLE, Limit=20)),
         _headers(client.query(TableName=TABLE, **click)),
+    ]
+
+
+def _table_queries(client: Any) -> list[Any]:
+    """The store's reads of one connection's items, and the sort key shapes around them."""
+    c03 = {":p": {"S": "c03"}}
+    return [
+        _all_pages(client, KeyConditionExpression="pk = :p", ExpressionAttributeValues=c03),
+        _all_pages(
+            client,
+            KeyConditionExpression="pk = :p AND begins_with(#s, :s)",
+            ExpressionAttributeNames={"#s": "sk"},
+            ExpressionAttributeValues={**c03, ":s": {"S": "sub#4"}},
+            ProjectionExpression="pk, #s",
+            ConsistentRead=True,
+            Limit=1,
+        ),
+        _all_pages(
+            client,
+            KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+            ExpressionAttributeValues={**c03, ":a": {"S": "sub#10"}, ":b": {"S": "sub#70"}},
+            ScanIndexForward=False,
+            Limit=1,
+        ),
+        _all_pages(
+            client,
+            KeyConditionExpression="pk = :p AND sk > :a",
+            FilterExpression="attribute_exists(kind)",
+            ExpressionAttributeValues={**c03, ":a": {"S": "sub#39"}},
+        ),
+        _all_pages(
+            client, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "x"}}
+        ),
     ]
 
 
@@ -297,3 +327,27 @@ def test_index_queries_answer_exactly_as_moto(dynamodb):
     assert sum(page["Count"] for page in expected[0]) == 27
     assert expected[7][0][0]["Code"] == "ValidationException"
     assert {item["color"]["S"] for page in expected[5] for item in page["Items"]} == {"red"}
+    assert len(expected[10]) == len(expected[11]) == 2 and expected[13][0]["Count"] == 0
+
+
+def test_items_written_and_read_are_not_kept_for_the_dashboard(dynamodb):
+    """moto's BaseModel keeps every instance ever created; with the speed-ups an item lives
+    only as long as its table (or a response) holds it."""
+    _create(dynamodb)
+
+    def churn() -> int:
+        before = len(Item.instances_tracked)
+        for n in range(20):
+            dynamodb.put_item(TableName=TABLE, Item=_item("c1", "sub#00", kind="click", n=str(n)))
+            dynamodb.query(
+                TableName=TABLE,
+                IndexName=INDEX,
+                KeyConditionExpression="kind = :k",
+                ExpressionAttributeValues={":k": {"S": "click"}},
+            )
+        return len(Item.instances_tracked) - before
+
+    assert churn() >= 40  # plain moto: every put and every copied result, for good
+    dynamodb_speedups.install()
+    assert churn() == 0
+    assert dynamodb.get_item(TableName=TABLE, Key=_key("c1", "sub#00"))["Item"]["n"] == {"S": "19"}
