@@ -51,6 +51,7 @@ class EmbeddedAws:
         *,
         fast_get_records: bool = False,
         fast_dynamodb: bool = False,
+        fast_dispatch: bool = False,
     ) -> None:
         if fast_get_records:
             # moto's generic serializer makes GetRecords the stream trigger's bottleneck; the
@@ -64,6 +65,12 @@ class EmbeddedAws:
             from . import dynamodb_speedups
 
             dynamodb_speedups.install()
+        if fast_dispatch:
+            # Two lookups moto's server repeats per request, cached (same answers,
+            # tests/gateway_adapter/test_moto_server_speedups.py).
+            from . import moto_server_speedups
+
+            moto_server_speedups.install()
         self.host = host
         self.port = port or free_port(host)
         self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
@@ -103,14 +110,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--plain-moto",
         action="store_true",
-        help="moto as it is: no GetRecords, TransactWriteItems or index Query speed-ups",
+        help="moto as it is: none of the GetRecords, DynamoDB and dispatch speed-ups",
     )
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     fast = not args.plain_moto
-    with EmbeddedAws(args.host, args.port, fast_get_records=fast, fast_dynamodb=fast) as aws:
+    with EmbeddedAws(
+        args.host, args.port, fast_get_records=fast, fast_dynamodb=fast, fast_dispatch=fast
+    ) as aws:
         print(f"embedded AWS ready at {aws.endpoint_url}", flush=True)
         stop.wait()
 
