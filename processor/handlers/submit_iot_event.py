@@ -41,6 +41,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             submitted = decode_submit(body_of(event), request_stamp(request))
         except ValidationError as exc:
             return refuse(ErrorCode.INVALID_EVENT, str(exc), exc.field)
+        log.add(event_id=submitted.event_id, decoded_ms=log.elapsed_ms())
         report = parts.fan_out([(0, submitted)], Source.WEBSOCKET, remaining_s(context))
         log.add(event_type=submitted.message_type.value, **report.counts())
         return {"statusCode": 200}
