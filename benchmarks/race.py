@@ -311,6 +311,8 @@ def main(argv: list[str]) -> int:
         report(lap, args.presses, f"{players}, gateway on {loop}", lines)
         if poll_interval == args.poll_interval[0] and lap.latencies(Source.WEBSOCKET):
             medians[loop] = statistics.median(lap.latencies(Source.WEBSOCKET))
+    if "uvloop" not in args.loops:
+        print("\nno uvloop row: uvloop is not installed (pip install -e '.[uvloop]')")
     if len(medians) == 2:
         gain = 1 - medians["uvloop"] / medians["asyncio"]
         print(

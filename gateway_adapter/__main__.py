@@ -152,7 +152,7 @@ def chosen_loop(requested: str, uvloop_installed: bool) -> str:
     """Which event loop serves: uvloop only when asked for (`auto` takes it when installed);
     asking for uvloop without it installed is an error, not a quiet fallback."""
     if requested == "uvloop" and not uvloop_installed:
-        raise ValueError("--loop uvloop: uvloop is not installed (pip install 'tumble[uvloop]')")
+        raise ValueError("--loop uvloop: uvloop is not installed (pip install uvloop)")
     if requested == "auto":
         return "uvloop" if uvloop_installed else "asyncio"
     return requested
