@@ -9,7 +9,7 @@ from messages import ErrorCode, Source, ValidationError, decode_submit, error_fr
 from messages.tokens import Role
 
 from ..logs import Invocation
-from ..pipeline import remaining_s, request_stamp
+from ..pipeline import remaining_s, request_stamp, timings
 from ..wiring import pipeline
 from . import body_of, request_context
 
@@ -44,6 +44,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log.add(event_id=submitted.event_id, decoded_ms=log.elapsed_ms())
         report = parts.fan_out([(0, submitted)], Source.WEBSOCKET, remaining_s(context))
         log.add(event_type=submitted.message_type.value, **report.counts())
+        log.add(**timings(report))
         return {"statusCode": 200}
     finally:
         log.done()
