@@ -197,31 +197,18 @@ def _run_actions(
                     if return_on_failure == "ALL_OLD" and current:
                         original_item = current.to_json()["Attributes"]
                     raise ConditionalCheckFailed(item=original_item)
+            expression: dict[str, Any] = {
+                "condition_expression": condition_expression,
+                "expression_attribute_names": names,
+                "expression_attribute_values": values,
+            }
             if op_type == "Put":
-                backend.put_item(
-                    table_name,
-                    op["Item"],
-                    condition_expression=condition_expression,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+                backend.put_item(table_name, op["Item"], **expression)
             elif op_type == "Delete":
-                backend.delete_item(
-                    table_name,
-                    key,
-                    condition_expression=condition_expression,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+                backend.delete_item(table_name, key, **expression)
             elif op_type == "Update":
-                backend.update_item(
-                    table_name,
-                    key,
-                    update_expression=op["UpdateExpression"],
-                    condition_expression=condition_expression,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+                update = op["UpdateExpression"]
+                backend.update_item(table_name, key, update_expression=update, **expression)
             errors.append((None, None, None))
         except (MultipleTransactionsException, MockValidationException):
             raise

@@ -57,18 +57,16 @@ class _Body(io.RawIOBase):
         return True
 
     def read(self, size: int | None = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        wanted = self._left if size is None or size < 0 else min(size, self._left)
-        data: bytes = self._raw.read(wanted)
-        self._left -= len(data)
-        return data
+        return self._take(self._raw.read, size)
 
     def readline(self, size: int | None = -1) -> bytes:
+        return self._take(self._raw.readline, size)
+
+    def _take(self, reader: Any, size: int | None) -> bytes:
         if self._left <= 0:
             return b""
         wanted = self._left if size is None or size < 0 else min(size, self._left)
-        data: bytes = self._raw.readline(wanted)
+        data: bytes = reader(wanted)
         self._left -= len(data)
         return data
 
