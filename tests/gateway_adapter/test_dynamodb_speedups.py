@@ -59,6 +59,17 @@ def _put(item: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"Put": {"TableName": TABLE, "Item": item, **extra}}
 
 
+def _update(key: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": TABLE,
+            "Key": key,
+            "UpdateExpression": "SET kind = :k",
+            "ExpressionAttributeValues": {":k": {"S": kind}},
+        }
+    }
+
+
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
@@ -97,14 +108,7 @@ def _transactions(client: Any) -> list[Any]:
                 ),
                 _put(_item("c1", "sub#00", kind="dash")),
                 {"Delete": {"TableName": TABLE, "Key": _key("c1", "sub#04")}},
-                {
-                    "Update": {
-                        "TableName": TABLE,
-                        "Key": _key("c1", "sub#01"),
-                        "UpdateExpression": "SET kind = :k",
-                        "ExpressionAttributeValues": {":k": {"S": "photo"}},
-                    }
-                },
+                _update(_key("c1", "sub#01"), kind="photo"),
             ]
         ),
         # a stale version: cancelled, nothing of it applied (puts, deletes, updates, new keys)
@@ -113,14 +117,7 @@ def _transactions(client: Any) -> list[Any]:
                 _put(_item("c2", "conn", version="0")),
                 _put(_item("c1", "sub#02", kind="changed")),
                 {"Delete": {"TableName": TABLE, "Key": _key("c1", "sub#03")}},
-                {
-                    "Update": {
-                        "TableName": TABLE,
-                        "Key": _key("c1", "sub#01"),
-                        "UpdateExpression": "SET kind = :k",
-                        "ExpressionAttributeValues": {":k": {"S": "lost"}},
-                    }
-                },
+                _update(_key("c1", "sub#01"), kind="lost"),
                 _put(
                     _item("c1", "conn", version="9"),
                     ConditionExpression="version = :old",
