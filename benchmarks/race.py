@@ -15,15 +15,19 @@ The producer's batching linger (50 ms by default) is left out here: presses are 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
 import statistics
+import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 import websocket
@@ -80,9 +84,10 @@ class Spectator:
                 self.arrivals[(decoded["event_id"], decoded["source"])] = received
                 self.changed.notify_all()
 
-    def wait_for(self, count: int, timeout_s: float) -> None:
+    def wait_for(self, wanted: set[tuple[str, str]], timeout_s: float) -> None:
+        """Until every frame in `wanted` arrived (the players' frames arrive too)."""
         with self.changed:
-            self.changed.wait_for(lambda: len(self.arrivals) >= count, timeout_s)
+            self.changed.wait_for(lambda: wanted <= self.arrivals.keys(), timeout_s)
 
     def close(self) -> None:
         self.socket.close()
@@ -116,17 +121,21 @@ class Lap:
 
 
 @contextmanager
-def local_stack(poll_interval: float) -> Iterator[LocalStack]:
+def local_stack(
+    poll_interval: float, players: int, log_dir: Path, loop: str | None = None
+) -> Iterator[LocalStack]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TUMBLE_"))}
     env["LOCALSTACK_HOST"] = f"127.0.0.1:{free_port()}"  # the embedded backend, on free ports
     stack = LocalStack(
         config=SERVERLESS_YML,
         ports=Ports(aws=free_port(), gateway=free_port(), page=free_port()),
         env=env,
-        simulate=0,
+        simulate=players,  # make local's load: each player presses 10 times a second, both ways
         poll_interval=poll_interval,
         page=False,
         gateway_log_level="WARNING",
+        log_dir=log_dir,
+        gateway_loop=loop,
     )
     try:
         stack.start()
@@ -164,16 +173,69 @@ def run_lap(stack: LocalStack, presses: int, rate: float) -> Lap:
                     "source": Source.WEBSOCKET.value,
                 }
                 event = Event.create("NESClick", message)
-                lap.sent[event.event_id] = event.sent_at
+                frame = submit_envelope(event)
+                # SentAt is whole milliseconds; the race times the send itself, to the us.
+                lap.sent[event.event_id] = time.time() * 1000
                 puts.submit(put, event.with_source(Source.KINESIS))
-                shipper.send(submit_envelope(event))
+                shipper.send(frame)
                 time.sleep(1 / rate)
-        spectator.wait_for(2 * presses, timeout_s=stack.poll_interval * 3 + 10)
+        wanted = {
+            (eid, src.value) for eid in lap.sent for src in (Source.WEBSOCKET, Source.KINESIS)
+        }
+        spectator.wait_for(wanted, timeout_s=stack.poll_interval * 3 + 10)
         lap.arrivals = dict(spectator.arrivals)
     finally:
         spectator.close()
         shipper.close()
     return lap
+
+
+def handler_lines(log: Path, event_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The processor's one log line per submit_iot_event invocation, by event id (the gateway
+    runs the handlers in its process, so their lines are in its log)."""
+    wanted = set(event_ids)
+    found: dict[str, dict[str, Any]] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if '"submit_iot_event"' not in line or not line.startswith("{"):
+            continue
+        fields = json.loads(line)
+        if fields.get("event_id") in wanted:
+            found[fields["event_id"]] = fields
+    return found
+
+
+def breakdown(lap: Lap, lines: dict[str, dict[str, Any]]) -> list[tuple[str, list[float]]]:
+    """Where the WebSocket path's time goes, from the timestamps each part already has: the
+    send (this process), the handler's start, decode, lookup and posts (its log line), the
+    arrival (the spectator)."""
+    rows: dict[str, list[float]] = {
+        "frame in: send -> handler starts": [],
+        "handler: decode and validate": [],
+        "handler: subscriber lookup (Query)": [],
+        "handler: posts (@connections round trip)": [],
+        "post starts -> spectator has the frame": [],
+        "handler: whole invocation": [],
+    }
+    for event_id, fields in lines.items():
+        arrival = lap.arrivals.get((event_id, Source.WEBSOCKET.value))
+        if arrival is None or "lookup_ms" not in fields:
+            continue
+        started = float(fields["started_at_ms"])
+        posting = started + float(fields["decoded_ms"]) + float(fields["lookup_ms"])
+        for label, value in zip(
+            rows,
+            (
+                started - lap.sent[event_id],
+                float(fields["decoded_ms"]),
+                float(fields["lookup_ms"]),
+                float(fields["deliver_ms"]),
+                arrival - posting,
+                float(fields["duration_ms"]),
+            ),
+            strict=True,
+        ):
+            rows[label].append(value)
+    return list(rows.items())
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -183,18 +245,22 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 def row(label: str, values: Sequence[float], expected: int) -> str:
     if not values:
-        return f"  {label:<34} no frames arrived"
+        return f"  {label:<42} no frames arrived"
     stats = [statistics.mean(values), *(percentile(values, f) for f in (0.5, 0.95, 0.99))]
     numbers = " ".join(f"{value:8.1f}" for value in stats)
-    return f"  {label:<34} {numbers}   {len(values)}/{expected}"
+    return f"  {label:<42} {numbers}   {len(values)}/{expected}"
 
 
-def report(lap: Lap, presses: int) -> None:
+def report(lap: Lap, presses: int, label: str, lines: dict[str, dict[str, Any]]) -> None:
     websocket_path = lap.latencies(Source.WEBSOCKET)
     kinesis_path = lap.latencies(Source.KINESIS)
-    print(f"\npoll interval {lap.poll_interval:.1f} s, {presses} presses (ms; received/sent)")
-    print(f"  {'':<34} {'mean':>8} {'p50':>8} {'p95':>8} {'p99':>8}")
+    print(
+        f"\n{label}: poll interval {lap.poll_interval:.1f} s, {presses} presses (ms; received/sent)"
+    )
+    print(f"  {'':<42} {'mean':>8} {'p50':>8} {'p95':>8} {'p99':>8}")
     print(row("websocket path (baseline)", websocket_path, presses))
+    for part, values in breakdown(lap, lines):
+        print(row(f"  {part}", values, presses))
     print(row("kinesis path", kinesis_path, presses))
     print(row("  of which PutRecords acknowledged", lap.put_ack(), presses))
     print(row("  of which ack -> spectator", lap.after_ack(), presses))
@@ -219,16 +285,46 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tumble bench race", description=__doc__)
     parser.add_argument("--presses", type=int, default=200, help="presses per lap")
     parser.add_argument("--rate", type=float, default=20.0, help="presses per second")
-    parser.add_argument("--poll-interval", type=float, nargs="+", default=[1.0, 0.2])
+    parser.add_argument("--poll-interval", type=float, nargs="+", default=[1.0, 0.1])
+    parser.add_argument(
+        "--players", type=int, default=4, help="simulated players running meanwhile (make local)"
+    )
+    parser.add_argument(
+        "--loops",
+        nargs="+",
+        choices=("asyncio", "uvloop"),
+        default=["asyncio", "uvloop"] if _uvloop_installed() else ["asyncio"],
+        help="the gateway's event loop, one lap each at the first poll interval",
+    )
     parser.add_argument("--quick", action="store_true", help="40 presses, one lap at 1.0 s")
     args = parser.parse_args(argv)
     if args.quick:
         args.presses, args.poll_interval = 40, [1.0]
-    for poll_interval in args.poll_interval:
-        with local_stack(poll_interval) as stack:
-            lap = run_lap(stack, args.presses, args.rate)
-        report(lap, args.presses)
+    players = f"{args.players} players running" if args.players else "no players"
+    laps = [(args.poll_interval[0], loop) for loop in args.loops]
+    laps += [(poll_interval, args.loops[0]) for poll_interval in args.poll_interval[1:]]
+    medians: dict[str, float] = {}
+    for poll_interval, loop in laps:
+        with tempfile.TemporaryDirectory(prefix="tumble-race-") as logs:
+            with local_stack(poll_interval, args.players, Path(logs), loop) as stack:
+                lap = run_lap(stack, args.presses, args.rate)
+            lines = handler_lines(Path(logs) / "gateway.log", lap.sent)
+        report(lap, args.presses, f"{players}, gateway on {loop}", lines)
+        if poll_interval == args.poll_interval[0] and lap.latencies(Source.WEBSOCKET):
+            medians[loop] = statistics.median(lap.latencies(Source.WEBSOCKET))
+    if "uvloop" not in args.loops:
+        print("\nno uvloop row: uvloop is not installed (pip install -e '.[uvloop]')")
+    if len(medians) == 2:
+        gain = 1 - medians["uvloop"] / medians["asyncio"]
+        print(
+            f"\nuvloop against asyncio, websocket path p50: {medians['uvloop']:.1f} against "
+            f"{medians['asyncio']:.1f} ms ({gain:+.0%}; adopted only at +15% or more)"
+        )
     return 0
+
+
+def _uvloop_installed() -> bool:
+    return importlib.util.find_spec("uvloop") is not None
 
 
 if __name__ == "__main__":

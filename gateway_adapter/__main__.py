@@ -29,6 +29,9 @@ __all__ = ["main", "parse_args"]
 
 log = logging.getLogger("gateway_adapter")
 
+LOOPS = ("auto", "asyncio", "uvloop")
+DEFAULT_LOOP = "asyncio"
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m gateway_adapter", description=__doc__)
@@ -40,6 +43,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-auth", action="store_true", help="accept unsigned @connections")
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
     parser.add_argument("--log-level", default="INFO", help="WARNING drops the access lines")
+    parser.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default=DEFAULT_LOOP,
+        help="the event loop (auto: uvloop when installed; default %(default)s)",
+    )
     parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT_S, metavar="S")
     parser.add_argument("--max-lifetime", type=float, default=MAX_LIFETIME_S, metavar="S")
     parser.add_argument("--connect-rate", type=int, default=CONNECT_RATE_PER_S, metavar="N")
@@ -139,6 +148,29 @@ async def serve(args: argparse.Namespace, service: Service) -> int:
     return 0
 
 
+def chosen_loop(requested: str, uvloop_installed: bool) -> str:
+    """Which event loop serves: uvloop only when asked for (`auto` takes it when installed);
+    asking for uvloop without it installed is an error, not a quiet fallback."""
+    if requested == "uvloop" and not uvloop_installed:
+        raise ValueError("--loop uvloop: uvloop is not installed (pip install uvloop)")
+    if requested == "auto":
+        return "uvloop" if uvloop_installed else "asyncio"
+    return requested
+
+
+def _use_loop(requested: str) -> str:
+    """Sets the process's event loop policy, so the loop the in-process handlers start for
+    their clients (processor.runtime.LoopThread) is the same kind as the gateway's."""
+    try:
+        import uvloop
+    except ImportError:
+        uvloop = None
+    loop = chosen_loop(requested, uvloop is not None)
+    if loop == "uvloop" and uvloop is not None:
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return loop
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(args.log_format, args.log_level.upper())
@@ -148,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
             args.config, Options(stage=args.stage, region=region, account_id=_account_id())
         )
     except ConfigError as error:
+        print(f"gateway_adapter: {error}", file=sys.stderr, flush=True)
+        return 2
+    try:
+        log.info("event loop: %s", _use_loop(args.loop))
+    except ValueError as error:
         print(f"gateway_adapter: {error}", file=sys.stderr, flush=True)
         return 2
     try:

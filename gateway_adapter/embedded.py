@@ -45,7 +45,13 @@ class EmbeddedAws:
     """moto's ThreadedMotoServer bound to loopback; a context manager."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, fast_get_records: bool = False
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        fast_get_records: bool = False,
+        fast_dynamodb: bool = False,
+        fast_dispatch: bool = False,
     ) -> None:
         if fast_get_records:
             # moto's generic serializer makes GetRecords the stream trigger's bottleneck; the
@@ -53,6 +59,18 @@ class EmbeddedAws:
             from .esm import moto_speedups
 
             moto_speedups.install()
+        if fast_dynamodb:
+            # moto copies whole tables per transaction action and scans them per index Query;
+            # the speed-ups answer identically (tests/gateway_adapter/test_dynamodb_speedups.py).
+            from . import dynamodb_speedups
+
+            dynamodb_speedups.install()
+        if fast_dispatch:
+            # Two lookups moto's server repeats per request, cached (same answers,
+            # tests/gateway_adapter/test_moto_server_speedups.py).
+            from . import moto_server_speedups
+
+            moto_server_speedups.install()
         self.host = host
         self.port = port or free_port(host)
         self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
@@ -90,13 +108,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument(
-        "--plain-moto", action="store_true", help="serve GetRecords with moto's own serializer"
+        "--plain-moto",
+        action="store_true",
+        help="moto as it is: none of the GetRecords, DynamoDB and dispatch speed-ups",
     )
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with EmbeddedAws(args.host, args.port, fast_get_records=not args.plain_moto) as aws:
+    fast = not args.plain_moto
+    with EmbeddedAws(
+        args.host, args.port, fast_get_records=fast, fast_dynamodb=fast, fast_dispatch=fast
+    ) as aws:
         print(f"embedded AWS ready at {aws.endpoint_url}", flush=True)
         stop.wait()
 

@@ -142,12 +142,18 @@ def project(message: Mapping[str, Any], paths: Iterable[str] | None) -> dict[str
 
 
 def parse_subscriptions(raw: object) -> list[Subscription]:
-    """A client's whole subscription list, validated as one unit: any error rejects all."""
+    """A client's whole subscription list, validated as one unit: any error rejects all.
+
+    Identical subscriptions are collapsed to the first, not rejected: the first match decides
+    what a connection receives, so a later copy can never be chosen and dropping it changes
+    nothing the client gets (the `subscribed` answer shows the list as kept). Rejecting would
+    refuse clients whose lists are merely redundant; storing copies only costs writes."""
     if not isinstance(raw, list):
         raise ValidationError("subscriptions", "must be a list")
     if len(raw) > MAX_SUBSCRIPTIONS:
         raise ValidationError("subscriptions", f"at most {MAX_SUBSCRIPTIONS} are allowed")
-    return [Subscription.from_dict(item, f"subscriptions[{i}]") for i, item in enumerate(raw)]
+    parsed = (Subscription.from_dict(item, f"subscriptions[{i}]") for i, item in enumerate(raw))
+    return list(dict.fromkeys(parsed))
 
 
 def first_match(

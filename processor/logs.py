@@ -39,6 +39,7 @@ class Invocation:
             "filtered": 0,
             "gone": 0,
             "failed": 0,
+            "started_at_ms": round(time.time() * 1000, 3),  # epoch: lines up with other parts
         }
         self._started = time.perf_counter()
 
@@ -49,11 +50,14 @@ class Invocation:
             else:
                 self.fields[name] = value
 
+    def elapsed_ms(self) -> float:
+        return round((time.perf_counter() - self._started) * 1000, 3)
+
     def warn(self, message: str, **fields: Any) -> None:
         logger.warning(
             _line("WARNING", {"function": self.fields["function"], "message": message, **fields})
         )
 
     def done(self) -> None:
-        self.fields["duration_ms"] = round((time.perf_counter() - self._started) * 1000, 3)
+        self.fields["duration_ms"] = self.elapsed_ms()
         logger.info(_line("INFO", self.fields))

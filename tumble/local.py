@@ -67,6 +67,7 @@ class LocalStack:
     poll_interval: float = 1.0
     page: bool = True
     gateway_log_level: str = "INFO"
+    gateway_loop: str | None = None  # the gateway's --loop; None: its default
     log_dir: Path = field(default_factory=lambda: Path.cwd() / ".tumble" / "logs")
     children: list[Child] = field(default_factory=list)
     backend: Backend | None = None
@@ -121,6 +122,8 @@ class LocalStack:
         gateway_args += ["--port", str(self.ports.gateway)]
         gateway_args += ["--poll-interval", str(self.poll_interval)]
         gateway_args += ["--log-level", self.gateway_log_level]
+        if self.gateway_loop is not None:
+            gateway_args += ["--loop", self.gateway_loop]
         parts = [
             Part(
                 "gateway",

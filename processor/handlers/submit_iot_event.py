@@ -11,7 +11,7 @@ from messages.tokens import Role
 
 from ..endpoints import management_domain
 from ..logs import Invocation
-from ..pipeline import remaining_s, request_stamp
+from ..pipeline import remaining_s, request_stamp, timings
 from ..wiring import pipeline
 from . import body_of, request_context
 
@@ -43,8 +43,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             submitted = decode_submit(body_of(event), request_stamp(request))
         except ValidationError as exc:
             return refuse(ErrorCode.INVALID_EVENT, str(exc), exc.field)
+        log.add(event_id=submitted.event_id, decoded_ms=log.elapsed_ms())
         report = parts.fan_out([(0, submitted)], Source.WEBSOCKET, remaining_s(context))
         log.add(event_type=submitted.message_type.value, **report.summary())
+        log.add(**timings(report))
         return {"statusCode": 200}
     finally:
         log.done()

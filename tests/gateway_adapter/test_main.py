@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import websocket
 
+from gateway_adapter.__main__ import chosen_loop
+
 from .conftest import PROBE_YML
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,3 +186,21 @@ def test_triggers_only_runs_stream_triggers(
         time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize(
+    ("requested", "installed", "chosen"),
+    [
+        ("auto", True, "uvloop"),
+        ("auto", False, "asyncio"),
+        ("asyncio", True, "asyncio"),
+        ("uvloop", True, "uvloop"),
+    ],
+)
+def test_the_event_loop_is_the_one_asked_for(requested: str, installed: bool, chosen: str) -> None:
+    assert chosen_loop(requested, installed) == chosen
+
+
+def test_uvloop_asked_for_but_missing_is_an_error_not_a_fallback() -> None:
+    with pytest.raises(ValueError, match="uvloop is not installed"):
+        chosen_loop("uvloop", uvloop_installed=False)

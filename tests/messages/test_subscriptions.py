@@ -119,6 +119,23 @@ def test_at_most_twenty_subscriptions():
         parse_subscriptions({"event_type": "NESClick"})
 
 
+def test_identical_subscriptions_collapse_to_the_first_in_order():
+    red = {"event_type": "NESClick", "filter_field": "color", "filter_expr": "red"}
+    every = {"event_type": "NESClick"}
+    # desired_fields are normalised first, so these two are the same subscription
+    a = {"event_type": "DashClick", "desired_fields": ["event", "event"]}
+    b = {"event_type": "DashClick", "desired_fields": ["event"], "filter_expr": "*"}
+    kept = parse_subscriptions([red, every, red, a, every, b])
+    assert kept == [Subscription.from_dict(raw) for raw in (red, every, a)]
+    assert parse_subscriptions([every] * MAX_SUBSCRIPTIONS) == [Subscription.from_dict(every)]
+
+
+def test_a_bad_entry_after_a_duplicate_still_rejects_the_whole_list():
+    with pytest.raises(ValidationError) as caught:
+        parse_subscriptions([{"event_type": "NESClick"}] * 2 + [{"event_type": "NESEClick"}])
+    assert caught.value.field == "subscriptions[2].event_type"
+
+
 @given(st.lists(st.sampled_from(["color", "button", "axis", "value", "source"]), min_size=1))
 def test_projection_is_a_subset_of_the_message(paths):
     projected = project(RED_A, paths)

@@ -1,0 +1,460 @@
+"""TransactWriteItems and index Queries for the embedded backend (moto's server) that keep its
+memory flat and its answers fast, with moto's answers.
+
+TransactWriteItems:
+moto 5.2.5 (`DynamoDBBackend.transact_write_items`) deep-copies the whole table once per action
+before running any, to roll back on failure: a 21-action subscribe against a table of 2,000
+items copies 42,000 items, and threads doing that at once took the backend to gigabytes. This
+is the same algorithm, action by action, with the same checks, errors and cancellation
+reasons, but it saves only the items it is about to touch (one small copy each, keys are
+unique within a transaction) and puts those back on failure. Tables with a stream keep moto's
+own path, since its rollback also rewinds the stream's records.
+
+Transactions also run one at a time here, as DynamoDB isolates them from one another; moto's
+threads could otherwise interleave two of them.
+
+Query: moto sorts every item of the table by its primary key (`Table.all_items`, DynamoType
+comparisons), then tests each against the key condition, on every call: about 1 ms per 100
+items, so a subscriber lookup, and a subscribe's read of its own items, cost what the whole
+table holds. The fast path takes the partition's items straight from the table's dict (a
+table Query) or tests the index's partition key on the stored items (an index Query), and
+sorts only the matches with moto's own sort keys (an index's end with the table's unique
+primary key, so the order of moto's full sort was never visible). From there on (sort key
+condition, pagination, the 1 MB page limit, ScannedCount, copies, projection, filters) it is
+moto's loop. Only the shapes it knows take it (one partition key equality; on a table at most
+one sort key condition; on a global secondary index none, and an eventually consistent read;
+no legacy QueryFilter); any other Query is moto's.
+
+Items: moto's BaseModel appends every instance it creates to a class-wide list, for its
+dashboard (`/moto-api/data.json`), and never lets go: every DynamoDB item ever written or
+copied (each Query copies its results) stayed in memory, so the backend grew with traffic, not
+with data. Items are not tracked here (the dashboard no longer lists them; the tables still
+hold them).
+
+Responses of GetItem, Query and Scan: moto converts the items to DynamoDB's wire format
+(`DynamoResult`), then walks them again through its generic, model-driven serializer, about
+1 ms per item; a subscriber lookup and a GetItem each paid it. The result is already in wire
+format, so it is written with json.dumps (binary values base64, as the serializer writes them),
+with the status and headers the serializer gives.
+
+Install them in the process that serves moto, in the process that serves moto,
+before serving: `install()`. Both are checked against plain moto by
+tests/gateway_adapter/test_dynamodb_speedups.py."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from moto.core.responses import ActionContext, ActionResult
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend, Table
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import (
+    RESULT_SIZE_LIMIT,
+    GlobalSecondaryIndex,
+    get_filter_expression,
+)
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
+
+__all__ = ["MAX_TRANSACT_ACTIONS", "install", "installed", "uninstall"]
+
+# DynamoDB quota: TransactWriteItems takes at most 100 actions (moto enforces the same).
+MAX_TRANSACT_ACTIONS = 100
+
+_ORIGINAL = DynamoDBBackend.transact_write_items
+_ORIGINAL_QUERY = Table.query
+_READS = ("get_item", "query", "scan")
+_ORIGINAL_READS: dict[str, Callable[[DynamoHandler], Any]] = {
+    name: getattr(DynamoHandler, name) for name in _READS
+}
+_ONE_AT_A_TIME = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class _Saved:
+    """One item as it was before the transaction touched it (None: it did not exist)."""
+
+    table: Table
+    hash_key: DynamoType
+    range_key: DynamoType | None
+    item: Item | None
+    hash_existed: bool
+
+    def restore(self) -> None:
+        items: Any = self.table.items
+        if self.range_key is None:
+            if self.item is None:
+                items.pop(self.hash_key, None)
+            else:
+                items[self.hash_key] = self.item
+            return
+        if self.item is not None:
+            items[self.hash_key][self.range_key] = self.item
+            return
+        group = items.get(self.hash_key)
+        if group is not None:
+            group.pop(self.range_key, None)
+            if not group and not self.hash_existed:
+                del items[self.hash_key]
+
+
+def _save(backend: DynamoDBBackend, table_name: str, key: dict[str, Any]) -> _Saved:
+    table = backend.get_table(table_name)
+    hash_key, range_key = backend.get_keys_value(table, key)
+    hash_existed = hash_key in table.items  # before get_item: moto's defaultdict adds it
+    current = table.get_item(hash_key, range_key)
+    # Update changes an item in place; Put and Delete replace it. One copy covers all three.
+    return _Saved(table, hash_key, range_key, copy.deepcopy(current), hash_existed)
+
+
+def _streams_involved(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> bool:
+    for action in transact_items:
+        _, op = next(iter(action.items()))
+        table = backend.tables.get(op.get("TableName") or "")
+        if table is not None and table.stream_shard is not None:
+            return True
+    return False
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    if len(transact_items) > MAX_TRANSACT_ACTIONS:
+        raise TooManyTransactionsException()
+    if _streams_involved(self, transact_items):
+        _ORIGINAL(self, transact_items)
+        return
+    with _ONE_AT_A_TIME:
+        saved: list[_Saved] = []
+        try:
+            errors = _run_actions(self, transact_items, saved)
+        except (MultipleTransactionsException, MockValidationException):
+            _roll_back(saved)
+            raise
+        if any(code is not None for code, _, _ in errors):
+            _roll_back(saved)
+            raise TransactionCanceledException(errors)
+
+
+def _roll_back(saved: list[_Saved]) -> None:
+    for entry in reversed(saved):
+        entry.restore()
+
+
+def _run_actions(
+    backend: DynamoDBBackend, transact_items: list[dict[str, Any]], saved: list[_Saved]
+) -> list[tuple[Any, Any, Any]]:
+    """moto's loop, line for line, with `_save` where moto reads the current item."""
+    target_items: set[tuple[str, str]] = set()
+
+    def check_unicity(table_name: str, key: dict[str, Any]) -> None:
+        item = (str(table_name), str(dict(sorted(key.items()))))
+        if item in target_items:
+            raise MultipleTransactionsException()
+        target_items.add(item)
+
+    errors: list[tuple[Any, Any, Any]] = []
+    for item in transact_items:
+        original_item: dict[str, Any] | None = None
+        if len(list(item.keys())) > 1:
+            raise TransactWriteSingleOpException
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            condition_expression = op.get("ConditionExpression")
+            names = op.get("ExpressionAttributeNames")
+            values = op.get("ExpressionAttributeValues")
+            return_on_failure = op.get("ReturnValuesOnConditionCheckFailure")
+            if op_type == "Put":
+                attrs = op["Item"]
+                table = backend.get_table(table_name)
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            check_unicity(table_name, key)
+            before = _save(backend, table_name, key)
+            saved.append(before)
+            current = before.table.get_item(before.hash_key, before.range_key)
+            if condition_expression is not None:
+                condition_op = get_filter_expression(condition_expression, names, values)
+                if not condition_op.expr(current):
+                    if return_on_failure == "ALL_OLD" and current:
+                        original_item = current.to_json()["Attributes"]
+                    raise ConditionalCheckFailed(item=original_item)
+            expression: dict[str, Any] = {
+                "condition_expression": condition_expression,
+                "expression_attribute_names": names,
+                "expression_attribute_values": values,
+            }
+            if op_type == "Put":
+                backend.put_item(table_name, op["Item"], **expression)
+            elif op_type == "Delete":
+                backend.delete_item(table_name, key, **expression)
+            elif op_type == "Update":
+                update = op["UpdateExpression"]
+                backend.update_item(table_name, key, update_expression=update, **expression)
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            raise
+        except ConditionalCheckFailed as e:
+            errors.append(("ConditionalCheckFailed", str(e.message), original_item))
+        except Exception as e:  # moto reports any other failure per action
+            errors.append((type(e).__name__, str(e), original_item))
+    return errors
+
+
+def _index_candidates(
+    table: Table, index: GlobalSecondaryIndex, attr: str, wanted: DynamoType
+) -> list[Item]:
+    """The items whose `attr` equals `wanted` and that the index holds (all its keys present),
+    as moto's filter decides, without its sort of the whole table first."""
+    range_attrs = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+    plain = wanted.type in ("S", "B")  # equal exactly when the stored text is
+    groups: Any = table.items.values() if table.range_key_attr else [table.items]
+    found: list[Item] = []
+    for group in groups:
+        for item in group.values():
+            if not isinstance(item, Item):
+                continue
+            value = item.attrs.get(attr)
+            if value is None or value.type != wanted.type:
+                continue
+            if (value.value != wanted.value) if plain else (value != wanted):
+                continue
+            if all(item.attrs.get(name) for name in range_attrs):
+                found.append(item)
+    return found
+
+
+def _query(
+    self: Table,
+    hash_key: DynamoType | None,
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    limit: int,
+    exclusive_start_key: dict[str, Any],
+    scan_index_forward: bool,
+    projection_expressions: list[list[str]] | None,
+    index_name: str | None = None,
+    consistent_read: bool = False,
+    filter_expression: Any = None,
+    hash_key_conditions: list[tuple[str, DynamoType]] | None = None,
+    range_key_conditions: list[tuple[str, str, list[DynamoType]]] | None = None,
+    **filter_kwargs: Any,
+) -> tuple[list[Item], int, dict[str, Any] | None]:
+    page = _Page(limit, exclusive_start_key, scan_index_forward, projection_expressions)
+    page.filter_expression = filter_expression
+    found = None
+    if not filter_kwargs:
+        if index_name is None:
+            found = _table_matches(
+                self, hash_key, range_comparison, range_objs, range_key_conditions
+            )
+        elif not (consistent_read or range_comparison or range_key_conditions):
+            found = _index_matches(self, index_name, hash_key_conditions or [])
+    if found is None:
+        return _ORIGINAL_QUERY(
+            self,
+            hash_key,
+            range_comparison,
+            range_objs,
+            limit,
+            exclusive_start_key,
+            scan_index_forward,
+            projection_expressions,
+            index_name,
+            consistent_read,
+            filter_expression,
+            hash_key_conditions=hash_key_conditions,
+            range_key_conditions=range_key_conditions,
+            **filter_kwargs,
+        )
+    matches, page.sort_attrs, page.keep = found
+    if scan_index_forward is False:
+        matches.reverse()
+    return page.of(self, matches, index_name)
+
+
+_Found = tuple[list[Item], tuple[list[str], list[str | None]], Callable[[Item], bool] | None]
+
+
+def _table_matches(
+    table: Table,
+    hash_key: DynamoType | None,
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    range_key_conditions: list[tuple[str, str, list[DynamoType]]] | None,
+) -> _Found | None:
+    """A Query of the table itself: the partition's items straight from the table's dict,
+    where moto sorts the whole table and compares every item's partition key."""
+    if hash_key is None or len(range_key_conditions or []) > 1:
+        return None
+    if range_comparison and not range_key_conditions:
+        return None
+    group = table.items.get(hash_key)  # .get: moto's defaultdict would add the key
+    if group is None:
+        matches: list[Item] = []
+    elif table.range_key_attr:
+        matches = [item for item in group.values() if isinstance(item, Item)]
+        matches.sort(key=lambda item: item.range_key)  # type: ignore[arg-type,return-value]
+    else:
+        matches = [group] if isinstance(group, Item) else []
+    keep = None
+    if range_comparison and range_key_conditions:
+        name, comparison = range_key_conditions[-1][0], range_comparison
+
+        def keep(item: Item) -> bool:
+            value = item.attrs.get(name)
+            return bool(value and value.compare(comparison, range_objs))
+
+    return matches, ([table.hash_key_attr], [table.range_key_attr]), keep
+
+
+def _index_matches(
+    table: Table, index_name: str, hash_key_conditions: list[tuple[str, DynamoType]]
+) -> _Found | None:
+    """A Query of a global secondary index on its partition key alone."""
+    index = next((i for i in table.global_indexes or [] if i.name == index_name), None)
+    if index is None or len(hash_key_conditions) != 1:
+        return None
+    hash_schema = [k for k in index.schema if k["KeyType"] == "HASH"]
+    range_schema = [k for k in index.schema if k["KeyType"] == "RANGE"]
+    attr, wanted = hash_key_conditions[0]
+    if len(hash_schema) != 1 or len(range_schema) > 1 or attr != hash_schema[0]["AttributeName"]:
+        return None
+    # moto's sort attributes for a GSI query (Table.query), in its order.
+    if range_schema:
+        range_attrs: list[str | None] = [range_schema[0]["AttributeName"], table.range_key_attr]
+    else:
+        fallback = table.range_key_attr or table.hash_key_attr
+        range_attrs = [fallback, table.range_key_attr]
+    hash_attrs = [attr, table.hash_key_attr]
+    candidates = _index_candidates(table, index, attr, wanted)
+    return table.sorted_items(hash_attrs, range_attrs, candidates), (hash_attrs, range_attrs), None
+
+
+@dataclass(slots=True)
+class _Page:
+    """moto's Table.query from its FILTER step on, for the shapes the fast path takes."""
+
+    limit: int | None
+    exclusive_start_key: dict[str, Any] | None
+    scan_index_forward: bool
+    projection_expressions: list[list[str]] | None
+    filter_expression: Any = None
+    sort_attrs: tuple[list[str], list[str | None]] = ([], [])
+    keep: Callable[[Item], bool] | None = None
+
+    def of(
+        self, table: Table, matches: list[Item], index_name: str | None
+    ) -> tuple[list[Item], int, dict[str, Any] | None]:
+        hash_attrs, range_attrs = self.sort_attrs
+        results: list[Item] = []
+        result_size = scanned_count = 0
+        last_evaluated_key = None
+        previous_page = self.exclusive_start_key is not None
+        for result in matches:
+            if previous_page:
+                if table._item_comes_before_dct(
+                    result,
+                    self.exclusive_start_key,
+                    hash_attrs,
+                    range_attrs,
+                    self.scan_index_forward,
+                ):
+                    continue
+                previous_page = False
+            # moto checks the page's size with this candidate before testing the sort key
+            if len(results) == self.limit or result_size + result.size() > RESULT_SIZE_LIMIT:
+                last_evaluated_key = table._get_last_evaluated_key(results[-1], index_name)
+                break
+            if self.keep is None or self.keep(result):
+                results.append(result)
+                result_size += result.size()
+                scanned_count += 1  # moto counts only the items the key condition kept
+        results = copy.deepcopy(results)
+        if index_name:
+            index = table.get_index(index_name)
+            results = [index.project(r) for r in results]
+        if self.filter_expression is not None:
+            results = [item for item in results if self.filter_expression.expr(item)]
+        if self.projection_expressions:
+            results = [r.project(self.projection_expressions) for r in results]
+        return results, scanned_count, last_evaluated_key
+
+
+def _wire_value(value: object) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+class _WireResult(ActionResult):
+    """A result already in DynamoDB's wire format, written as it is."""
+
+    def execute_result(self, context: ActionContext) -> Any:
+        try:
+            body = json.dumps(self.result, default=_wire_value)
+        except TypeError:  # something the fast path does not know: moto's serializer decides
+            return super().execute_result(context)
+        status, headers, _ = ActionResult({}).execute_result(context)
+        return status, headers, body
+
+
+def _fast_read(original: Callable[[DynamoHandler], Any]) -> Callable[[DynamoHandler], Any]:
+    @functools.wraps(original)
+    def read(self: DynamoHandler) -> Any:
+        result = original(self)
+        return _WireResult(result.result) if type(result) is DynamoResult else result
+
+    return read
+
+
+_FAST_READS = {name: _fast_read(original) for name, original in _ORIGINAL_READS.items()}
+
+
+def _untracked_item(cls: type[Item], *args: Any, **kwargs: Any) -> Item:
+    """BaseModel.__new__ without the append to `instances_tracked`."""
+    return object.__new__(cls)
+
+
+def install() -> None:
+    Item.__new__ = staticmethod(_untracked_item)  # type: ignore[assignment]
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    Table.query = _query  # type: ignore[method-assign]
+    for name, read in _FAST_READS.items():
+        setattr(DynamoHandler, name, read)
+
+
+def installed() -> bool:
+    return (
+        DynamoDBBackend.transact_write_items is _transact_write_items  # type: ignore[comparison-overlap]
+        and Table.query is _query  # type: ignore[comparison-overlap]
+        and all(getattr(DynamoHandler, name) is read for name, read in _FAST_READS.items())
+        and "__new__" in vars(Item)
+    )
+
+
+def uninstall() -> None:
+    if "__new__" in vars(Item):
+        del Item.__new__
+    DynamoDBBackend.transact_write_items = _ORIGINAL  # type: ignore[method-assign]
+    Table.query = _ORIGINAL_QUERY  # type: ignore[method-assign]
+    for name, read in _ORIGINAL_READS.items():
+        setattr(DynamoHandler, name, read)

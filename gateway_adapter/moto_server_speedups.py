@@ -1,0 +1,162 @@
+"""Per-request work moto's server repeats for nothing, for the embedded backend: cached
+lookups, and connections kept open between requests.
+
+Profiled on a one-item DynamoDB Query (2.9 ms in-process): a fifth of it was
+`moto.backends.list_of_moto_modules`, which lists and stats moto's package directory on every
+request to tell a service name from a host, and a tenth `method_names_from_class`, which runs
+`inspect.getmembers` over the response class on every request to find the action's method.
+Neither answer can change while the server runs (moto's modules are on disk; the response
+classes are fixed: the speed-ups replace methods, never add or remove one), so both are
+computed once.
+
+Connections: werkzeug's development server answers every request with `Connection: close`, so
+every AWS call paid a new TCP connection and a new server thread (in the gateway's profile
+under the race's load, a third of a subscriber lookup was `connect`). werkzeug closes because
+after each response it drains whatever the socket still holds, which would swallow the next
+request of a kept connection. `KeepAliveHandler` keeps HTTP/1.1 connections whose request
+body has a Content-Length: for the length of the request it reads through a stream that ends
+where the body ends, so the drain reads at most the rest of the body, never the next request.
+Chunked and HTTP/1.0 requests close as before; an idle connection closes after
+IDLE_CONNECTION_S.
+
+Same answers, by construction and checked in tests/gateway_adapter/test_moto_server_speedups.py.
+
+Install it in the process that serves moto, before serving: `install()`."""
+
+from __future__ import annotations
+
+import functools
+import io
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+from moto import backends
+from moto.core import responses
+from moto.moto_server import threaded_moto_server
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+__all__ = ["IDLE_CONNECTION_S", "KeepAliveHandler", "install", "installed", "uninstall"]
+
+# How long a kept connection may sit idle before the server closes it (and ends its thread).
+IDLE_CONNECTION_S = 60.0
+
+_ORIGINAL_MODULES = backends.list_of_moto_modules
+_ORIGINAL_METHOD_NAMES = responses.method_names_from_class
+_ORIGINAL_HANDLER = threaded_moto_server.MotoRequestHandler
+
+
+class _Body(io.RawIOBase):
+    """The request's body and not a byte more: reads past it give b"" (the end)."""
+
+    def __init__(self, raw: Any, length: int) -> None:
+        self._raw = raw
+        self._left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._take(self._raw.read, size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._take(self._raw.readline, size)
+
+    def _take(self, reader: Any, size: int | None) -> bytes:
+        if self._left <= 0:
+            return b""
+        wanted = self._left if size is None or size < 0 else min(size, self._left)
+        data: bytes = reader(wanted)
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _body_length(headers: Any) -> int | None:
+    """The Content-Length of a request that may keep its connection, else None."""
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        return None
+    length = headers.get("Content-Length")
+    if length is None:
+        return 0
+    try:
+        value = int(length)
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+class KeepAliveHandler(MotoRequestHandler):
+    timeout = IDLE_CONNECTION_S
+    _keep = False
+
+    def setup(self) -> None:
+        super().setup()
+        # werkzeug writes a response's headers and body separately: on a kept connection,
+        # Nagle's algorithm would hold the body for the client's delayed ACK (40 ms).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def run_wsgi(self) -> None:
+        length = _body_length(self.headers)
+        self._keep = (
+            length is not None
+            and self.request_version == "HTTP/1.1"
+            and not self.close_connection  # the client did not ask to close
+        )
+        if not self._keep or length is None:
+            super().run_wsgi()
+            return
+        raw = self.rfile
+        self.rfile = _Body(raw, length)  # type: ignore[assignment]
+        try:
+            super().run_wsgi()
+        finally:
+            self.rfile = raw
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if self._keep and keyword.lower() == "connection" and value.lower() == "close":
+            return  # http.server would also set close_connection: the connection stays
+        super().send_header(keyword, value)
+
+
+@functools.cache
+def _moto_modules() -> tuple[str, ...]:
+    return tuple(_ORIGINAL_MODULES())
+
+
+def _list_of_moto_modules() -> Iterable[str]:
+    return _moto_modules()
+
+
+@functools.cache
+def _method_names(clazz: type) -> frozenset[str]:
+    # call_action only asks `action in method_names`: a frozenset answers that the same way.
+    return frozenset(_ORIGINAL_METHOD_NAMES(clazz))
+
+
+def _method_names_from_class(clazz: object) -> frozenset[str]:
+    return _method_names(clazz if isinstance(clazz, type) else type(clazz))
+
+
+def install() -> None:
+    threaded_moto_server.MotoRequestHandler = KeepAliveHandler  # type: ignore[misc]
+    backends.list_of_moto_modules = _list_of_moto_modules
+    responses.method_names_from_class = _method_names_from_class  # type: ignore[assignment]
+
+
+def installed() -> bool:
+    return (
+        threaded_moto_server.MotoRequestHandler is KeepAliveHandler
+        and backends.list_of_moto_modules is _list_of_moto_modules
+        and responses.method_names_from_class is _method_names_from_class  # type: ignore[comparison-overlap]
+    )
+
+
+def uninstall() -> None:
+    threaded_moto_server.MotoRequestHandler = _ORIGINAL_HANDLER  # type: ignore[misc]
+    backends.list_of_moto_modules = _ORIGINAL_MODULES
+    responses.method_names_from_class = _ORIGINAL_METHOD_NAMES
