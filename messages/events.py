@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .errors import UnknownEventType, ValidationError
+from .decoding import check_value, child_name
+from .errors import UnknownEventType, ValidationError, shown
 
 __all__ = [
     "COLORS",
@@ -95,7 +96,7 @@ class FieldSpec:
             )
         if self.choices and value not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
-            raise ValidationError(name, f"{value!r} is not one of {allowed}")
+            raise ValidationError(name, f"{shown(value)} is not one of {allowed}")
         if isinstance(value, str) and len(value) > MAX_TEXT_LENGTH:
             raise ValidationError(name, f"longer than {MAX_TEXT_LENGTH} characters")
         if isinstance(value, float) and not math.isfinite(value):
@@ -103,7 +104,7 @@ class FieldSpec:
         if self.bounds is not None and isinstance(value, int | float):
             low, high = self.bounds
             if not low <= value <= high:
-                raise ValidationError(name, f"{value} is outside [{low}, {high}]")
+                raise ValidationError(name, f"{shown(value)} is outside [{low}, {high}]")
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -171,11 +172,12 @@ def validate_message(event_type: EventType, message: object) -> dict[str, Any]:
     """A checked copy of `message`; optional fields that are absent come back as null."""
     if not isinstance(message, Mapping):
         raise ValidationError("Message", f"must be an object, not {type(message).__name__}")
+    check_value(message, "Message", "Message")
     schema = SCHEMAS[event_type]
     unknown = sorted(set(message) - set(schema))
     if unknown:
         raise ValidationError(
-            f"Message.{unknown[0]}",
+            child_name("Message", unknown[0]),
             f"is not a field of {event_type}; its fields are {', '.join(schema)}",
         )
     checked: dict[str, Any] = {}

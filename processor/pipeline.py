@@ -3,6 +3,7 @@ connection, post them all concurrently, and remove the connections that answered
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ def request_stamp(request_context: Mapping[str, Any]) -> Stamp:
     received_ms = request_context.get("requestTimeEpoch")
     return Stamp(
         str(event_id) or new_event_id(),
-        int(received_ms) if isinstance(received_ms, int | float) else now_ms(),
+        int(received_ms) if _finite(received_ms) else now_ms(),
     )
 
 
@@ -124,8 +125,15 @@ def record_stamp(record: Mapping[str, Any]) -> Stamp:
     arrival_s = kinesis.get("approximateArrivalTimestamp")
     return Stamp(
         str(event_id) or new_event_id(),
-        round(arrival_s * 1000) if isinstance(arrival_s, int | float) else now_ms(),
+        round(arrival_s * 1000) if _finite(arrival_s) else now_ms(),
     )
+
+
+def _finite(value: object) -> bool:
+    """A usable time from AWS's data (an inf or NaN would overflow the arithmetic)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def remaining_s(context: Any, reserve_s: float = 1.0) -> float | None:
