@@ -22,7 +22,7 @@ from .connection import Connection, GatewayConfig, GuardedWebSocketResponse
 from .limits import INTEGRATION_TIMEOUT_S, MESSAGE_MAX_BYTES, ConnectRateWindow
 from .logs import access
 from .routing import RouteSelector, route_response_body
-from .runtime import FunctionTimeout, InvocationError, LambdaRuntime
+from .runtime import FunctionThrottled, FunctionTimeout, InvocationError, LambdaRuntime
 from .service import Service
 
 __all__ = ["WebSocketApi"]
@@ -328,12 +328,14 @@ class WebSocketApi:
         )
         try:
             result = await self._integrate(route.function, event)
-        except InvocationError:
+        except InvocationError as error:
+            # A throttled Lambda is "Internal server error" to the client too (API Gateway's
+            # knowledge center, api-gateway-internal-server-error); the access line says 429.
             await conn.send(self._error_frame("Internal server error", facts, request_id), limit)
             access(
                 "message",
                 route_key,
-                500,
+                429 if isinstance(error, FunctionThrottled) else 500,
                 (time.perf_counter() - started) * 1000,
                 facts.connection_id,
             )

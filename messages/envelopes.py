@@ -20,8 +20,10 @@ __all__ = [
     "STATUS_SUBSCRIBED",
     "SUBMIT_ACTION",
     "SUBSCRIBE_ACTION",
+    "Answer",
     "ErrorCode",
     "Stamp",
+    "classify_answer",
     "decode_event",
     "decode_kinesis_data",
     "decode_spectator_frame",
@@ -74,6 +76,26 @@ MAX_EVENT_ID_LENGTH = 64
 # stamp further ahead is no clock's drift but a bad value, which would make every latency a
 # spectator measures from it negative.
 MAX_SENT_AT_AHEAD_MS = 15 * 60 * 1000
+
+
+class _GatewayFrame:
+    """API Gateway's own answer to a frame (AWS-FACTS), AWS's vocabulary rather than Tumble's:
+    `{"message": ..., "connectionId": ..., "requestId": ...}`, with "Internal server error"
+    when the integration failed, timed out or was throttled and "Forbidden" when no route
+    took the frame."""
+
+    message = "message"
+    connection_id = "connectionId"
+    internal_error = "Internal server error"
+    forbidden = "Forbidden"
+
+
+class Answer(StrEnum):
+    """What a frame the server sent to a shipper says about its submits."""
+
+    FAILED = "failed"  # API Gateway: the integration failed, timed out or was throttled
+    REFUSED = "refused"  # API Gateway found no route, or the processor refused the event
+    OTHER = "other"
 
 
 class ErrorCode(StrEnum):
@@ -216,3 +238,23 @@ def error_frame(code: str, message: str, field: str | None = None) -> str:
 
 def subscribed_frame(subscriptions: list[dict[str, Any]]) -> str:
     return json.dumps({STATUS: STATUS_SUBSCRIBED, SUBSCRIPTIONS: subscriptions})
+
+
+def classify_answer(frame: str | bytes) -> Answer:
+    """How a shipper counts a frame from the server: the submit route has no route response,
+    so every frame it gets is an error of one of its submits (or something else entirely)."""
+    try:
+        decoded = loads(frame, "frame")
+    except ValidationError:
+        return Answer.OTHER
+    if not isinstance(decoded, dict):
+        return Answer.OTHER
+    if decoded.get(STATUS) == STATUS_ERROR:
+        return Answer.REFUSED
+    if _GatewayFrame.connection_id in decoded:
+        message = decoded.get(_GatewayFrame.message)
+        if message == _GatewayFrame.internal_error:
+            return Answer.FAILED
+        if message == _GatewayFrame.forbidden:
+            return Answer.REFUSED
+    return Answer.OTHER

@@ -7,7 +7,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from messages import Event, Source, Stamp, new_event_id, now_ms
 
@@ -129,7 +129,7 @@ def record_stamp(record: Mapping[str, Any]) -> Stamp:
     )
 
 
-def _finite(value: object) -> bool:
+def _finite(value: object) -> TypeGuard[int | float]:
     """A usable time from AWS's data (an inf or NaN would overflow the arithmetic)."""
     if isinstance(value, bool):
         return False

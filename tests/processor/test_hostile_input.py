@@ -67,7 +67,7 @@ def test_records_that_crashed_the_decoder_are_dropped_logged_once_and_not_retrie
     assert reasons["1e999"].startswith("Message.value: must be a finite number")
     assert reasons["NaN"].startswith("Message.value: must be a finite number")
     assert reasons["lone surrogate"].startswith("Message.transcribed_text: contains a lone")
-    assert reasons["SentAt far ahead"].startswith("SentAt: is 60 minutes after")
+    assert "minutes after the time it was received" in reasons["SentAt far ahead"]
     assert reasons["unsafe integer"].startswith("SentAt: is outside")
     assert reasons["over 128 KB"].startswith("data: is 140")
     assert warnings[-1]["reason"].startswith("data: must be base64 text")
