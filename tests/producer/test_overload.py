@@ -5,14 +5,12 @@ producer counts those answers, so every submit it sent is either delivered or re
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from gateway_adapter.embedded import wait_for_http
 from gateway_adapter.service import Service
 from messages.tokens import with_token
 from producer.config import token_source
@@ -20,8 +18,8 @@ from producer.shipper import Shipper, Summary
 from producer.simulate import nes_click
 from producer.websocket import WebSocketPath
 
-from ..spectator.stack import ROOT, SECRET, STAGE, Process, stack_env
-from .test_end_to_end import Gateway, Spectator
+from ..spectator.stack import SECRET
+from .test_end_to_end import Gateway, Spectator, running_gateway
 from .test_websocket import QUICK
 
 pytestmark = pytest.mark.slow
@@ -30,26 +28,11 @@ BURST = 300
 CONCURRENCY = 2
 
 
-class ThrottlingGateway(Gateway):
-    """Tumble's gateway allowing only CONCURRENCY invocations of each function at once."""
-
-    def start(self) -> None:
-        self.starts += 1
-        argv = [sys.executable, "-m", "gateway_adapter", "--config", str(ROOT / "serverless.yml")]
-        argv += ["--host", "127.0.0.1", "--port", str(self.port), "--stage", STAGE]
-        argv += ["--log-level", "WARNING", "--no-triggers", "--concurrency", str(CONCURRENCY)]
-        self.process = Process(argv, self.logs / f"gateway-{self.starts}.log", stack_env())
-        wait_for_http(f"http://127.0.0.1:{self.port}/{STAGE}/@connections/probe", 30)
-
-
 @pytest.fixture
 def gateway(tumble_service: Service, tmp_path: Path) -> Iterator[Gateway]:
-    running = ThrottlingGateway(tmp_path)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
+    """Tumble's gateway allowing only CONCURRENCY invocations of each function at once."""
+    with running_gateway(tmp_path, ["--no-triggers", "--concurrency", str(CONCURRENCY)]) as gw:
+        yield gw
 
 
 def test_a_burst_past_the_concurrency_is_refused_at_once_and_counted(gateway: Gateway) -> None:
