@@ -121,6 +121,13 @@ KNOWN_EXCEPTIONS: Counter[tuple[str, str]] = Counter(
         ("spectator/watch.py", "event"): 1,
         ("spectator/watch_model.py", "event"): 1,
         ("spectator/watch_view.py", "payload"): 1,
+        # Failing on main already: names that coincide with wire fields but are not the wire
+        # format (a log line's "message", the dead-letter file's and the page's own HTTP
+        # "error", the watcher's status label "subscribed").
+        ("processor/logs.py", "message"): 1,
+        ("producer/deadletter.py", "error"): 1,
+        ("spectator/page.py", "error"): 1,
+        ("spectator/watch_view.py", "subscribed"): 1,
     }
 )
 
