@@ -59,10 +59,11 @@ class ConcurrencyLimits:
     def in_flight(self, function: str) -> int:
         return self._in_flight.get(function, 0)
 
-    def acquire(self, function: str) -> bool:
-        """True when the invocation may start (then `release` it); False: throttled."""
+    def acquire(self, function: str, force: bool = False) -> bool:
+        """True when the invocation may start (then `release` it); False: throttled. `force`
+        admits it whatever the limit (the emulator's own shutdown, which AWS never has)."""
         running = self._in_flight.get(function, 0)
-        if running >= self.limit(function):
+        if running >= self.limit(function) and not force:
             self._throttled[function] = self._throttled.get(function, 0) + 1
             return False
         self._in_flight[function] = running + 1

@@ -183,10 +183,13 @@ class LambdaRuntime:
         self._prepared[function_name] = prepared
         return prepared
 
-    async def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
-        """The handler's result; InvocationError when it failed, timed out or was throttled."""
+    async def invoke(
+        self, function_name: str, event: dict[str, Any], *, throttle: bool = True
+    ) -> Any:
+        """The handler's result; InvocationError when it failed, timed out or was throttled
+        (never, with `throttle` off: it then waits for a worker like any queued call)."""
         limits = self.limits
-        if not limits.acquire(function_name):
+        if not limits.acquire(function_name, force=not throttle):
             self._report_throttles(function_name)
             raise FunctionThrottled(function_name, "Rate Exceeded. (concurrency limit reached)")
         try:

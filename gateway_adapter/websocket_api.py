@@ -85,12 +85,14 @@ class WebSocketApi:
         self.idle.set()
         self.accepting = True
 
-    async def _integrate(self, function_name: str, event: dict[str, Any]) -> Any:
+    async def _integrate(
+        self, function_name: str, event: dict[str, Any], throttle: bool = True
+    ) -> Any:
         """The Lambda integration, cut off at API Gateway's 29 s even when the function's own
         timeout is longer (the function then runs on, as in AWS)."""
         try:
             async with asyncio.timeout(INTEGRATION_TIMEOUT_S):
-                return await self.runtime.invoke(function_name, event)
+                return await self.runtime.invoke(function_name, event, throttle=throttle)
         except TimeoutError:
             raise FunctionTimeout(function_name, "integration timeout (29 s)") from None
 
@@ -292,7 +294,9 @@ class WebSocketApi:
         event = events.disconnect_event(facts, events.new_id(), time.time(), code, reason)
         status = 200
         try:
-            await self._integrate(route.function, event)
+            # At the emulator's own shutdown every connection disconnects at once; none of
+            # those $disconnect runs is throttled, so each connection's items are removed.
+            await self._integrate(route.function, event, throttle=self.accepting)
         except InvocationError:
             status = 500
         access(

@@ -40,6 +40,20 @@ functions:
 """
 
 
+SHUTDOWN_YML = """
+service: shutdown
+provider:
+  name: aws
+  timeout: 5
+functions:
+  disconnect:
+    handler: probe_handlers.record
+    reservedConcurrency: 1
+    events:
+      - websocket: $disconnect
+"""
+
+
 def test_the_gate_throttles_past_the_limit_and_frees_on_release() -> None:
     limits = ConcurrencyLimits(2, {"small": 1})
     assert limits.acquire("f") and limits.acquire("f")
@@ -63,6 +77,13 @@ def test_throttles_are_reported_in_one_line_per_interval() -> None:
     later = limits.report("f", 100.0 + REPORT_EVERY_S)
     assert later is not None and later.throttled == 1
     assert limits.report("f", 200.0) is None  # nothing new
+
+
+def test_a_forced_invocation_is_admitted_past_the_limit() -> None:
+    limits = ConcurrencyLimits(1)
+    assert limits.acquire("f")
+    assert limits.acquire("f", force=True) and limits.in_flight("f") == 2
+    assert not limits.acquire("f")
 
 
 def test_reserved_concurrency_is_read_and_checked(tmp_path: Path) -> None:
@@ -125,3 +146,25 @@ def test_a_flooded_route_answers_each_refused_frame_at_once(
     ws.send(json.dumps({"action": "echo", "n": 1}))  # the connection is still fine
     assert json.loads(ws.recv()) == {"action": "echo", "n": 1}
     ws.close()
+
+
+def test_the_gateways_own_shutdown_runs_every_disconnect(
+    start_gateway: Callable[..., RunningGateway], tmp_path: Path
+) -> None:
+    import probe_handlers
+
+    path = tmp_path / "serverless.yml"
+    path.write_text(SHUTDOWN_YML)
+    probe_handlers.EVENTS.clear()
+    gateway = start_gateway(path)
+    sockets = [websocket.create_connection(gateway.url, timeout=5) for _ in range(5)]
+    deadline = time.monotonic() + 5
+    while len(gateway.gateway.connections) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gateway.stop()  # five $disconnect at once, a limit of one: none may be throttled
+    disconnects = [
+        e for e in probe_handlers.EVENTS if e["requestContext"]["eventType"] == "DISCONNECT"
+    ]
+    assert len(disconnects) == 5
+    for ws in sockets:
+        ws.close()
