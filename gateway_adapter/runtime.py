@@ -263,7 +263,7 @@ class LambdaRuntime:
                 function_name, f"cannot load {function.handler}: {error}"
             ) from error
         except TimeoutError:  # before OSError, its base class
-            raise _timed_out(function, request["request_id"]) from None
+            raise _timed_out(function, str(request["request_id"])) from None
         except (HandlerFailure, SandboxCrash, OSError) as error:  # OSError: no interpreter
             log.error("%s: %s (request %s)", function_name, error, request["request_id"])
             raise FunctionError(function_name, str(error)) from error

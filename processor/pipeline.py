@@ -141,4 +141,4 @@ def remaining_s(context: Any, reserve_s: float = 1.0) -> float | None:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
-    return max(0.1, remaining() / 1000 - reserve_s)
+    return max(0.1, float(remaining()) / 1000 - reserve_s)
