@@ -75,50 +75,72 @@ def loads(data: str | bytes | bytearray | None, field: str) -> Any:
     return value
 
 
+# A node still to check: its value, its parent's entry and its key there (the name is built
+# only for an error), and its depth.
+_Entry = tuple[object, "_Entry | None", "str | int", int]
+
+
 def check_value(value: object, path: str = "", root: str = "value") -> None:
     """Raises ValidationError for the first part of `value` that no JSON document can carry
     safely: too deep, a non-finite or unsafe number, a lone surrogate, a non-JSON type. Parts
     are named from `path` (`Message.color`); `root` names the value itself.
 
-    Iterative, so a deep value cannot exhaust the stack while being checked."""
-    stack: list[tuple[object, str, int]] = [(value, path, 0)]
+    Iterative, so a deep value cannot exhaust the stack while being checked; names are built
+    only for the part at fault (this runs on every record and frame)."""
+    stack: list[_Entry] = [(value, None, path, 0)]
     while stack:
-        node, name, depth = stack.pop()
-        if node is None or isinstance(node, bool):
-            continue
+        entry = stack.pop()
+        node, _, _, depth = entry
         if isinstance(node, str):
-            _check_text(node, name or root)
+            if not node.isascii():
+                _check_text(node, entry, root)
+        elif node is None or isinstance(node, bool):
+            continue
         elif isinstance(node, int):
             if not -MAX_SAFE_INTEGER <= node <= MAX_SAFE_INTEGER:
                 raise ValidationError(
-                    name or root, f"is outside +-{MAX_SAFE_INTEGER} (RFC 7493 I-JSON)"
+                    _name(entry, root), f"is outside +-{MAX_SAFE_INTEGER} (RFC 7493 I-JSON)"
                 )
         elif isinstance(node, float):
             if not math.isfinite(node):
-                raise ValidationError(name or root, "must be a finite number")
+                raise ValidationError(_name(entry, root), "must be a finite number")
         elif isinstance(node, Mapping | list | tuple):
             if depth >= MAX_JSON_DEPTH:
                 raise ValidationError(
-                    name or root, f"is nested deeper than {MAX_JSON_DEPTH} levels"
+                    _name(entry, root), f"is nested deeper than {MAX_JSON_DEPTH} levels"
                 )
             if isinstance(node, Mapping):
                 for key, item in node.items():
                     if not isinstance(key, str):
-                        raise ValidationError(name or root, "has a key that is not a string")
-                    _check_text(key, name or root, "has a key that contains")
-                    stack.append((item, child_name(name, key), depth + 1))
+                        raise ValidationError(_name(entry, root), "has a key that is not a string")
+                    if not key.isascii():
+                        _check_text(key, entry, root, "has a key that contains")
+                    stack.append((item, entry, key, depth + 1))
             else:
-                stack.extend((item, child_name(name, i), depth + 1) for i, item in enumerate(node))
+                stack.extend((item, entry, i, depth + 1) for i, item in enumerate(node))
         else:
-            raise ValidationError(name or root, f"is not a JSON value ({type(node).__name__})")
+            raise ValidationError(
+                _name(entry, root), f"is not a JSON value ({type(node).__name__})"
+            )
 
 
-def _check_text(text: str, name: str, what: str = "contains") -> None:
-    if text.isascii():
-        return
+def _name(entry: _Entry, root: str) -> str:
+    """The field name of a checked node: its keys from the top, joined by child_name."""
+    keys: list[str | int] = []
+    current: _Entry | None = entry
+    while current is not None and current[1] is not None:
+        keys.append(current[2])
+        current = current[1]
+    name = str(current[2]) if current is not None else ""
+    for key in reversed(keys):
+        name = child_name(name, key)
+    return name or root
+
+
+def _check_text(text: str, entry: _Entry, root: str, what: str = "contains") -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError(
-            name, f"{what} a lone surrogate (U+D800 to U+DFFF), which is not text"
+            _name(entry, root), f"{what} a lone surrogate (U+D800 to U+DFFF), which is not text"
         ) from None

@@ -125,16 +125,18 @@ def event_body(event: Event) -> dict[str, Any]:
     }
 
 
-def decode_event(body: object, stamp: Stamp | None = None) -> Event:
+def decode_event(body: object, stamp: Stamp | None = None, *, checked: bool = False) -> Event:
     """An Event from a decoded record body or envelope `event`; errors name the field.
 
     `EventId` and `SentAt` are optional (the talk's own producer sends neither): an absent one
-    is taken from `stamp`, or made afresh when there is none. One that is present must be valid."""
+    is taken from `stamp`, or made afresh when there is none. One that is present must be valid.
+    `checked`: `body` comes from decoding.loads, which has checked it already."""
     if not isinstance(body, Mapping):
         raise ValidationError("event", f"must be an object, not {type(body).__name__}")
-    check_value(body, "", "event")
+    if not checked:
+        check_value(body, "", "event")
     event_type = parse_event_type(body.get(MESSAGE_TYPE))
-    message = validate_message(event_type, body.get(MESSAGE))
+    message = validate_message(event_type, body.get(MESSAGE), checked=True)
     if EVENT_ID in body:
         event_id = body[EVENT_ID]
         if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID_LENGTH:
@@ -165,7 +167,7 @@ def encode_kinesis_data(event: Event) -> bytes:
 
 def decode_kinesis_data(data: bytes, stamp: Stamp | None = None) -> Event:
     """The Event of a Kinesis record's (base64-decoded) data; errors name the field."""
-    return decode_event(loads(data, "data"), stamp)
+    return decode_event(loads(data, "data"), stamp, checked=True)
 
 
 def submit_envelope(event: Event) -> str:
@@ -192,7 +194,7 @@ def _request_body(body: str | bytes | None) -> Mapping[str, Any]:
 
 def decode_submit(body: str | bytes | None, stamp: Stamp | None = None) -> Event:
     """The Event of a shipper's submit frame; errors name the field at fault."""
-    return decode_event(_request_body(body).get(SUBMIT_EVENT), stamp)
+    return decode_event(_request_body(body).get(SUBMIT_EVENT), stamp, checked=True)
 
 
 def decode_subscribe(body: str | bytes | None) -> list[Subscription]:
