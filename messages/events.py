@@ -184,16 +184,16 @@ def validate_message(
             child_name("Message", unknown[0]),
             f"is not a field of {event_type}; its fields are {', '.join(schema)}",
         )
-    checked: dict[str, Any] = {}
+    valid: dict[str, Any] = {}
     for name, spec in schema.items():
         if name not in message:
             if spec.required:
                 raise ValidationError(f"Message.{name}", "is required")
-            checked[name] = None
+            valid[name] = None
             continue
         spec.check(f"Message.{name}", message[name])
-        checked[name] = message[name]
-    return checked
+        valid[name] = message[name]
+    return valid
 
 
 def new_event_id() -> str:
