@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .concurrency import DEFAULT_CONCURRENCY
 from .connection import GatewayConfig
 from .limits import CONNECT_RATE_PER_S, IDLE_TIMEOUT_S, MAX_LIFETIME_S
 from .logs import configure_logging
@@ -52,6 +53,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT_S, metavar="S")
     parser.add_argument("--max-lifetime", type=float, default=MAX_LIFETIME_S, metavar="S")
     parser.add_argument("--connect-rate", type=int, default=CONNECT_RATE_PER_S, metavar="N")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help="invocations per function at once; more are throttled (reservedConcurrency wins)",
+    )
     parser.add_argument("--triggers-only", action="store_true", help="no HTTP server")
     parser.add_argument("--no-triggers", action="store_true", help="no stream triggers")
     parser.add_argument("--poll-interval", type=float, default=1.0, metavar="S")
@@ -104,7 +112,9 @@ async def serve(args: argparse.Namespace, service: Service) -> int:
     from .runtime import LambdaRuntime
     from .server import Gateway
 
-    runtime = LambdaRuntime(service, sandboxes=_sandboxes(args, service))
+    runtime = LambdaRuntime(
+        service, sandboxes=_sandboxes(args, service), concurrency=args.concurrency
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -31,10 +31,14 @@ def _error(status: int, kind: str, message: str) -> web.Response:
 
 
 class ManagementApi:
-    def __init__(self, config: GatewayConfig, connections: dict[str, Connection]) -> None:
+    def __init__(
+        self, config: GatewayConfig, connections: dict[str, Connection], region: str
+    ) -> None:
         self.config = config
         self.connections = connections
-        self.verifier = SigV4Verifier(config.access_key, config.secret_key) if config.auth else None
+        self.verifier = (
+            SigV4Verifier(config.access_key, config.secret_key, region) if config.auth else None
+        )
 
     def _check(self, request: web.Request, body: bytes) -> web.Response | Connection:
         if request.match_info["stage"] != self.config.stage:

@@ -78,9 +78,15 @@ class RouteSelector:
             return self._default
         try:
             document = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # Not usable JSON: not JSON at all, an integer past Python's digit limit, or
+            # nesting deeper than the parser goes. API Gateway cannot evaluate the expression
+            # on any of them, so each goes to $default.
             return self._default
-        key = route_key_string(self._get(document))
+        try:
+            key = route_key_string(self._get(document))
+        except (ValueError, RecursionError):  # an action too deep or too long to print
+            return self._default
         if key is not None and key in self._keys and not key.startswith("$"):
             return key
         return self._default

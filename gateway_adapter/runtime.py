@@ -28,17 +28,27 @@ import inspect
 import logging
 import os
 import sys
+import time
 import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .concurrency import DEFAULT_CONCURRENCY, ConcurrencyLimits
 from .lambda_worker import LambdaContext
 from .sandboxes import HandlerFailure, InitFailure, SandboxCrash, Sandboxes, lambda_identity
 from .service import Function, Service
 
-__all__ = ["FunctionError", "FunctionTimeout", "InvocationError", "LambdaContext", "LambdaRuntime"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "FunctionError",
+    "FunctionThrottled",
+    "FunctionTimeout",
+    "InvocationError",
+    "LambdaContext",
+    "LambdaRuntime",
+]
 
 log = logging.getLogger("gateway_adapter.runtime")
 
@@ -61,6 +71,10 @@ class FunctionError(InvocationError):
 
 class FunctionTimeout(InvocationError):
     """The handler ran past its function's timeout."""
+
+
+class FunctionThrottled(InvocationError):
+    """The function was at its concurrency limit: refused at once, never queued."""
 
 
 def _timed_out(function: Function, request_id: str) -> FunctionTimeout:
@@ -91,10 +105,21 @@ class LambdaRuntime:
         service: Service,
         max_workers: int = DEFAULT_WORKERS,
         sandboxes: Sandboxes | None = None,
+        concurrency: int | None = None,
     ) -> None:
         self.service = service
         self.sandboxes = sandboxes
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="lambda")
+        # No more in flight than can run: threads in process, sandboxes from an artifact.
+        capacity = sandboxes.per_function if sandboxes is not None else max_workers
+        self.limits = ConcurrencyLimits(
+            min(concurrency or DEFAULT_CONCURRENCY, capacity),
+            {
+                name: function.reserved_concurrency
+                for name, function in service.functions.items()
+                if function.reserved_concurrency is not None
+            },
+        )
         self._prepared: dict[str, _Prepared] = {}
         self._saved_env: dict[str, str | None] = {}
         if sandboxes is not None:  # each sandbox has its own environment and import path
@@ -158,9 +183,29 @@ class LambdaRuntime:
         self._prepared[function_name] = prepared
         return prepared
 
-    async def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
-        if self.sandboxes is not None:
-            return await self._invoke_sandboxed(self.sandboxes, function_name, event)
+    async def invoke(
+        self, function_name: str, event: dict[str, Any], *, throttle: bool = True
+    ) -> Any:
+        """The handler's result; InvocationError when it failed, timed out or was throttled
+        (never, with `throttle` off: it then waits for a worker like any queued call)."""
+        limits = self.limits
+        if not limits.acquire(function_name, force=not throttle):
+            self._report_throttles(function_name)
+            raise FunctionThrottled(function_name, "Rate Exceeded. (concurrency limit reached)")
+        try:
+            if self.sandboxes is not None:
+                return await self._invoke_sandboxed(self.sandboxes, function_name, event)
+            return await self._invoke_here(function_name, event)
+        finally:
+            limits.release(function_name)
+            self._report_throttles(function_name)
+
+    def _report_throttles(self, function_name: str) -> None:
+        report = self.limits.report(function_name, time.monotonic())
+        if report is not None:
+            log.warning(report.line())
+
+    async def _invoke_here(self, function_name: str, event: dict[str, Any]) -> Any:
         prepared = self._prepare(function_name)
         function = prepared.function
         context = LambdaContext(
@@ -218,7 +263,7 @@ class LambdaRuntime:
                 function_name, f"cannot load {function.handler}: {error}"
             ) from error
         except TimeoutError:  # before OSError, its base class
-            raise _timed_out(function, request["request_id"]) from None
+            raise _timed_out(function, str(request["request_id"])) from None
         except (HandlerFailure, SandboxCrash, OSError) as error:  # OSError: no interpreter
             log.error("%s: %s (request %s)", function_name, error, request["request_id"])
             raise FunctionError(function_name, str(error)) from error

@@ -264,6 +264,7 @@ class Sandboxes:
         per_function: int = DEFAULT_SANDBOXES_PER_FUNCTION,
     ) -> None:
         self.service = service
+        self.per_function = per_function
         self._unpacked: dict[Path, Path] = {}
         self._scratch: list[str] = []
         self._pools: dict[str, _Pool] = {}

@@ -40,7 +40,7 @@ class Gateway:
         self.websocket = WebSocketApi(
             service, runtime, config, self.connections, lambda: self.domain_name
         )
-        self.management = ManagementApi(config, self.connections)
+        self.management = ManagementApi(config, self.connections, service.region)
         self.app = web.Application(client_max_size=_CLIENT_MAX_SIZE)
         connections = "/{stage}/@connections/{connection_id}"
         self.app.router.add_get("/{stage}", self.websocket.handle)

@@ -40,6 +40,8 @@ class Function:
     timeout_s: float
     memory_mb: int
     environment: Mapping[str, str]
+    # Serverless's `reservedConcurrency`: this function's own concurrency limit.
+    reserved_concurrency: int | None = None
 
     @property
     def module(self) -> str:
@@ -247,7 +249,19 @@ class _Parser:
                 spec.get("memorySize") or provider.get("memorySize") or DEFAULT_MEMORY_MB
             ),
             environment=env,
+            reserved_concurrency=self.reserved_concurrency(spec, name),
         )
+
+    def reserved_concurrency(self, spec: Mapping[str, Any], name: str) -> int | None:
+        value = spec.get("reservedConcurrency")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            # 0 is AWS's way to switch a function off: every invocation is throttled.
+            raise self.fail(
+                f"functions.{name}.reservedConcurrency", "must be a non-negative integer"
+            )
+        return value
 
     def route(
         self, fname: str, raw: Any, key: str, functions: Mapping[str, Function]

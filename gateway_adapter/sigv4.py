@@ -63,8 +63,12 @@ def canonical_request(
 
 
 class SigV4Verifier:
-    def __init__(self, access_key: str, secret_key: str) -> None:
+    """Verifies requests to one API in `region`: the credential scope must name that region
+    and execute-api, and the payload hash is always the body's own."""
+
+    def __init__(self, access_key: str, secret_key: str, region: str = "us-east-1") -> None:
         self.access_key = access_key
+        self.region = region
         self._secret = secret_key
         self._keys: dict[tuple[str, str, str], bytes] = {}
 
@@ -99,7 +103,14 @@ class SigV4Verifier:
         if access_key != self.access_key:
             raise SignatureError("The security token included in the request is invalid.")
         if service != SIGNING_SERVICE:
-            raise SignatureError(f"Credential should be scoped to service {SIGNING_SERVICE}")
+            raise SignatureError(
+                f"Credential should be scoped to correct service: '{SIGNING_SERVICE}'."
+            )
+        if region != self.region:
+            raise SignatureError(
+                f"Credential should be scoped to a valid region, not '{region}'. "
+                f"This API is in '{self.region}'."
+            )
         stamp = headers.get("X-Amz-Date", "")
         parts = _STAMP.match(stamp)
         if not parts:
@@ -114,7 +125,16 @@ class SigV4Verifier:
         for name in names:
             if name not in headers:
                 raise SignatureError(f"signed header {name} is missing")
-        payload_hash = headers.get("X-Amz-Content-SHA256") or hashlib.sha256(body).hexdigest()
+        # The hash is always the body's own: a client-supplied X-Amz-Content-SHA256 is only
+        # compared with it, never trusted (a replayed signature with the old body's hash and a
+        # new body was accepted before). UNSIGNED-PAYLOAD is Amazon S3's alone (S3's "Signature
+        # Calculations for the Authorization Header"), so it does not match either.
+        payload_hash = hashlib.sha256(body).hexdigest()
+        claimed = headers.get("X-Amz-Content-SHA256")
+        if claimed is not None and claimed != payload_hash:
+            raise SignatureError(
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+            )
         canonical = canonical_request(method, raw_path, headers, names, payload_hash)
         string_to_sign = (
             f"AWS4-HMAC-SHA256\n{stamp}\n{day}/{region}/{service}/aws4_request\n"

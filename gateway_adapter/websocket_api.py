@@ -22,7 +22,7 @@ from .connection import Connection, GatewayConfig, GuardedWebSocketResponse
 from .limits import INTEGRATION_TIMEOUT_S, MESSAGE_MAX_BYTES, ConnectRateWindow
 from .logs import access
 from .routing import RouteSelector, route_response_body
-from .runtime import FunctionTimeout, InvocationError, LambdaRuntime
+from .runtime import FunctionThrottled, FunctionTimeout, InvocationError, LambdaRuntime
 from .service import Service
 
 __all__ = ["WebSocketApi"]
@@ -85,12 +85,14 @@ class WebSocketApi:
         self.idle.set()
         self.accepting = True
 
-    async def _integrate(self, function_name: str, event: dict[str, Any]) -> Any:
+    async def _integrate(
+        self, function_name: str, event: dict[str, Any], throttle: bool = True
+    ) -> Any:
         """The Lambda integration, cut off at API Gateway's 29 s even when the function's own
         timeout is longer (the function then runs on, as in AWS)."""
         try:
             async with asyncio.timeout(INTEGRATION_TIMEOUT_S):
-                return await self.runtime.invoke(function_name, event)
+                return await self.runtime.invoke(function_name, event, throttle=throttle)
         except TimeoutError:
             raise FunctionTimeout(function_name, "integration timeout (29 s)") from None
 
@@ -292,7 +294,9 @@ class WebSocketApi:
         event = events.disconnect_event(facts, events.new_id(), time.time(), code, reason)
         status = 200
         try:
-            await self._integrate(route.function, event)
+            # At the emulator's own shutdown every connection disconnects at once; none of
+            # those $disconnect runs is throttled, so each connection's items are removed.
+            await self._integrate(route.function, event, throttle=self.accepting)
         except InvocationError:
             status = 500
         access(
@@ -328,12 +332,14 @@ class WebSocketApi:
         )
         try:
             result = await self._integrate(route.function, event)
-        except InvocationError:
+        except InvocationError as error:
+            # A throttled Lambda is "Internal server error" to the client too (API Gateway's
+            # knowledge center, api-gateway-internal-server-error); the access line says 429.
             await conn.send(self._error_frame("Internal server error", facts, request_id), limit)
             access(
                 "message",
                 route_key,
-                500,
+                429 if isinstance(error, FunctionThrottled) else 500,
                 (time.perf_counter() - started) * 1000,
                 facts.connection_id,
             )

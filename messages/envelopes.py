@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from .decoding import check_value, loads
 from .errors import ValidationError
 from .events import Event, Source, new_event_id, now_ms, parse_event_type, validate_message
 from .subscriptions import Subscription, parse_subscriptions
@@ -19,8 +20,10 @@ __all__ = [
     "STATUS_SUBSCRIBED",
     "SUBMIT_ACTION",
     "SUBSCRIBE_ACTION",
+    "Answer",
     "ErrorCode",
     "Stamp",
+    "classify_answer",
     "decode_event",
     "decode_kinesis_data",
     "decode_spectator_frame",
@@ -68,6 +71,31 @@ ERROR_FIELD = "field"
 # The largest EventId a client may send; ids the processor stamps from AWS's own (a Kinesis
 # eventID is `shardId-000000000000:` and a 56-digit sequence number) may be longer.
 MAX_EVENT_ID_LENGTH = 64
+# How far ahead of the time AWS received an event (or of now) its `SentAt` may be. AWS itself
+# refuses a signed request whose clock is more than 15 minutes off (SigV4's allowed skew); a
+# stamp further ahead is no clock's drift but a bad value, which would make every latency a
+# spectator measures from it negative.
+MAX_SENT_AT_AHEAD_MS = 15 * 60 * 1000
+
+
+class _GatewayFrame:
+    """API Gateway's own answer to a frame (AWS-FACTS), AWS's vocabulary rather than Tumble's:
+    `{"message": ..., "connectionId": ..., "requestId": ...}`, with "Internal server error"
+    when the integration failed, timed out or was throttled and "Forbidden" when no route
+    took the frame."""
+
+    message = "message"
+    connection_id = "connectionId"
+    internal_error = "Internal server error"
+    forbidden = "Forbidden"
+
+
+class Answer(StrEnum):
+    """What a frame the server sent to a shipper says about its submits."""
+
+    FAILED = "failed"  # API Gateway: the integration failed, timed out or was throttled
+    REFUSED = "refused"  # API Gateway found no route, or the processor refused the event
+    OTHER = "other"
 
 
 class ErrorCode(StrEnum):
@@ -97,15 +125,18 @@ def event_body(event: Event) -> dict[str, Any]:
     }
 
 
-def decode_event(body: object, stamp: Stamp | None = None) -> Event:
+def decode_event(body: object, stamp: Stamp | None = None, *, checked: bool = False) -> Event:
     """An Event from a decoded record body or envelope `event`; errors name the field.
 
     `EventId` and `SentAt` are optional (the talk's own producer sends neither): an absent one
-    is taken from `stamp`, or made afresh when there is none. One that is present must be valid."""
+    is taken from `stamp`, or made afresh when there is none. One that is present must be valid.
+    `checked`: `body` comes from decoding.loads, which has checked it already."""
     if not isinstance(body, Mapping):
         raise ValidationError("event", f"must be an object, not {type(body).__name__}")
+    if not checked:
+        check_value(body, "", "event")
     event_type = parse_event_type(body.get(MESSAGE_TYPE))
-    message = validate_message(event_type, body.get(MESSAGE))
+    message = validate_message(event_type, body.get(MESSAGE), checked=True)
     if EVENT_ID in body:
         event_id = body[EVENT_ID]
         if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID_LENGTH:
@@ -118,6 +149,13 @@ def decode_event(body: object, stamp: Stamp | None = None) -> Event:
         sent_at = body[SENT_AT]
         if isinstance(sent_at, bool) or not isinstance(sent_at, int) or sent_at < 0:
             raise ValidationError(SENT_AT, "must be a non-negative integer (epoch milliseconds)")
+        received = stamp.sent_at if stamp is not None else now_ms()
+        if sent_at > received + MAX_SENT_AT_AHEAD_MS:
+            raise ValidationError(
+                SENT_AT,
+                f"is {(sent_at - received) / 60_000:.0f} minutes after the time it was received; "
+                f"at most {MAX_SENT_AT_AHEAD_MS // 60_000} minutes of clock skew are allowed",
+            )
     else:
         sent_at = stamp.sent_at if stamp is not None else now_ms()
     return Event(event_type, message, event_id, sent_at)
@@ -128,11 +166,8 @@ def encode_kinesis_data(event: Event) -> bytes:
 
 
 def decode_kinesis_data(data: bytes, stamp: Stamp | None = None) -> Event:
-    try:
-        body = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError("data", f"is not JSON: {exc}") from exc
-    return decode_event(body, stamp)
+    """The Event of a Kinesis record's (base64-decoded) data; errors name the field."""
+    return decode_event(loads(data, "data"), stamp, checked=True)
 
 
 def submit_envelope(event: Event) -> str:
@@ -151,10 +186,7 @@ def subscribe_envelope(subscriptions: Iterable[Subscription]) -> str:
 
 
 def _request_body(body: str | bytes | None) -> Mapping[str, Any]:
-    try:
-        decoded = json.loads(body or "")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError("body", f"is not JSON: {exc}") from exc
+    decoded = loads(body, "body")
     if not isinstance(decoded, Mapping):
         raise ValidationError("body", f"must be an object, not {type(decoded).__name__}")
     return decoded
@@ -162,7 +194,7 @@ def _request_body(body: str | bytes | None) -> Mapping[str, Any]:
 
 def decode_submit(body: str | bytes | None, stamp: Stamp | None = None) -> Event:
     """The Event of a shipper's submit frame; errors name the field at fault."""
-    return decode_event(_request_body(body).get(SUBMIT_EVENT), stamp)
+    return decode_event(_request_body(body).get(SUBMIT_EVENT), stamp, checked=True)
 
 
 def decode_subscribe(body: str | bytes | None) -> list[Subscription]:
@@ -186,10 +218,16 @@ def spectator_frame(event: Event, source: Source, message: Mapping[str, Any]) ->
 
 
 def decode_spectator_frame(frame: str | bytes) -> dict[str, Any]:
-    """A spectator frame with its payload parsed; control frames come back as they are."""
-    decoded: dict[str, Any] = json.loads(frame)
+    """A spectator frame with its payload parsed; control frames come back as they are.
+    ValidationError for anything that is not such a frame."""
+    decoded = loads(frame, "frame")
+    if not isinstance(decoded, dict):
+        raise ValidationError("frame", f"must be an object, not {type(decoded).__name__}")
     if FRAME_PAYLOAD in decoded:
-        decoded[FRAME_PAYLOAD] = json.loads(decoded[FRAME_PAYLOAD])
+        payload = decoded[FRAME_PAYLOAD]
+        if not isinstance(payload, str):
+            raise ValidationError(FRAME_PAYLOAD, "must be a JSON string")
+        decoded[FRAME_PAYLOAD] = loads(payload, FRAME_PAYLOAD)
     return decoded
 
 
@@ -202,3 +240,23 @@ def error_frame(code: str, message: str, field: str | None = None) -> str:
 
 def subscribed_frame(subscriptions: list[dict[str, Any]]) -> str:
     return json.dumps({STATUS: STATUS_SUBSCRIBED, SUBSCRIPTIONS: subscriptions})
+
+
+def classify_answer(frame: str | bytes) -> Answer:
+    """How a shipper counts a frame from the server: the submit route has no route response,
+    so every frame it gets is an error of one of its submits (or something else entirely)."""
+    try:
+        decoded = loads(frame, "frame")
+    except ValidationError:
+        return Answer.OTHER
+    if not isinstance(decoded, dict):
+        return Answer.OTHER
+    if decoded.get(STATUS) == STATUS_ERROR:
+        return Answer.REFUSED
+    if _GatewayFrame.connection_id in decoded:
+        message = decoded.get(_GatewayFrame.message)
+        if message == _GatewayFrame.internal_error:
+            return Answer.FAILED
+        if message == _GatewayFrame.forbidden:
+            return Answer.REFUSED
+    return Answer.OTHER

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
-__all__ = ["ContractError", "UnknownEventType", "ValidationError"]
+__all__ = ["SHOWN_CHARACTERS", "ContractError", "UnknownEventType", "ValidationError", "shown"]
+
+# How much of an offending value an error message shows: enough to recognise it, never an
+# echo of a 128 KB body (the error frame must itself fit in a frame).
+SHOWN_CHARACTERS = 48
+
+
+def shown(value: object) -> str:
+    """A short rendering of a value for an error message, printable whatever the value (a
+    lone surrogate, a huge integer or a deep list cannot make it raise)."""
+    if isinstance(value, str):
+        head = value[:SHOWN_CHARACTERS].encode("utf-8", "backslashreplace").decode("utf-8")
+        return repr(head) + ("..." if len(value) > SHOWN_CHARACTERS else "")
+    if value is None or isinstance(value, bool | float):
+        return repr(value)
+    if isinstance(value, int) and value.bit_length() <= 64:
+        return repr(value)
+    return f"a {type(value).__name__}"
 
 
 class ContractError(ValueError):
@@ -26,6 +43,6 @@ class UnknownEventType(ValidationError):
     ) -> None:
         super().__init__(
             field,
-            f"unknown event type {event_type!r}; known types: {', '.join(known)}",
+            f"unknown event type {shown(event_type)}; known types: {', '.join(known)}",
         )
         self.event_type = event_type

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .errors import UnknownEventType, ValidationError
+from .decoding import check_value, child_name
+from .errors import UnknownEventType, ValidationError, shown
 
 __all__ = [
     "COLORS",
@@ -95,7 +96,7 @@ class FieldSpec:
             )
         if self.choices and value not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
-            raise ValidationError(name, f"{value!r} is not one of {allowed}")
+            raise ValidationError(name, f"{shown(value)} is not one of {allowed}")
         if isinstance(value, str) and len(value) > MAX_TEXT_LENGTH:
             raise ValidationError(name, f"longer than {MAX_TEXT_LENGTH} characters")
         if isinstance(value, float) and not math.isfinite(value):
@@ -103,7 +104,7 @@ class FieldSpec:
         if self.bounds is not None and isinstance(value, int | float):
             low, high = self.bounds
             if not low <= value <= high:
-                raise ValidationError(name, f"{value} is outside [{low}, {high}]")
+                raise ValidationError(name, f"{shown(value)} is outside [{low}, {high}]")
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -167,27 +168,32 @@ def parse_event_type(value: object, field_name: str = "MessageType") -> EventTyp
     raise UnknownEventType(value, EVENT_TYPES, field_name)
 
 
-def validate_message(event_type: EventType, message: object) -> dict[str, Any]:
-    """A checked copy of `message`; optional fields that are absent come back as null."""
+def validate_message(
+    event_type: EventType, message: object, *, checked: bool = False
+) -> dict[str, Any]:
+    """A checked copy of `message`; optional fields that are absent come back as null.
+    `checked`: check_value has already passed the value that holds it (a decoded body)."""
     if not isinstance(message, Mapping):
         raise ValidationError("Message", f"must be an object, not {type(message).__name__}")
+    if not checked:
+        check_value(message, "Message", "Message")
     schema = SCHEMAS[event_type]
     unknown = sorted(set(message) - set(schema))
     if unknown:
         raise ValidationError(
-            f"Message.{unknown[0]}",
+            child_name("Message", unknown[0]),
             f"is not a field of {event_type}; its fields are {', '.join(schema)}",
         )
-    checked: dict[str, Any] = {}
+    valid: dict[str, Any] = {}
     for name, spec in schema.items():
         if name not in message:
             if spec.required:
                 raise ValidationError(f"Message.{name}", "is required")
-            checked[name] = None
+            valid[name] = None
             continue
         spec.check(f"Message.{name}", message[name])
-        checked[name] = message[name]
-    return checked
+        valid[name] = message[name]
+    return valid
 
 
 def new_event_id() -> str:

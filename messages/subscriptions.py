@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from .errors import ValidationError
+from .decoding import check_value, child_name
+from .errors import ValidationError, shown
 from .events import SCHEMAS, EventType, parse_event_type
 
 __all__ = [
@@ -53,9 +54,12 @@ class Subscription:
     def from_dict(cls, raw: object, where: str = "subscription") -> Subscription:
         if not isinstance(raw, Mapping):
             raise ValidationError(where, f"must be an object, not {type(raw).__name__}")
+        check_value(raw, where, where)
         unknown = sorted(set(raw) - set(_KEYS))
         if unknown:
-            raise ValidationError(f"{where}.{unknown[0]}", f"is not one of {', '.join(_KEYS)}")
+            raise ValidationError(
+                child_name(where, unknown[0]), f"is not one of {', '.join(_KEYS)}"
+            )
         event_type = parse_event_type(raw.get(EVENT_TYPE), f"{where}.{EVENT_TYPE}")
         fields = SCHEMAS[event_type]
         filter_expr = raw.get(FILTER_EXPR, MATCH_ALL)
@@ -73,7 +77,7 @@ class Subscription:
         if filter_field is not None and filter_field not in fields and filter_expr != MATCH_ALL:
             raise ValidationError(
                 f"{where}.{FILTER_FIELD}",
-                f"{filter_field!r} is not a field of {event_type}; its fields are "
+                f"{shown(filter_field)} is not a field of {event_type}; its fields are "
                 f"{', '.join(fields)}",
             )
         if filter_field is None and filter_expr != MATCH_ALL:
@@ -88,7 +92,7 @@ class Subscription:
                 if not isinstance(path, str) or path.split(".", 1)[0] not in fields:
                     raise ValidationError(
                         f"{where}.{DESIRED_FIELDS}",
-                        f"{path!r} is not a field of {event_type}; its fields are "
+                        f"{shown(path)} is not a field of {event_type}; its fields are "
                         f"{', '.join(fields)}",
                     )
             desired = tuple(dict.fromkeys(desired))

@@ -119,7 +119,14 @@ def verify(secret: bytes | Sequence[bytes], token: object, now: float | None = N
         raise TokenError("no token secret is configured")
     if token is None or token == "":
         raise TokenError("missing token")
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+    # A token is base64url text: anything else is refused before hmac.compare_digest, which
+    # raises TypeError on non-ASCII strings, and before encoding, which a lone surrogate breaks.
+    if (
+        not isinstance(token, str)
+        or len(token) > MAX_TOKEN_LENGTH
+        or not token.isascii()
+        or token.count(".") != 1
+    ):
         raise TokenError("malformed token")
     body, signature = token.split(".")
     # Every key is tried (no early exit), so timing does not tell which one matched.

@@ -4,11 +4,12 @@ never read. Only a failure of the lookup (it raises) or of the endpoint fails a 
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from messages import Event, Source, Stamp, new_event_id, now_ms
 
@@ -152,7 +153,7 @@ def request_stamp(request_context: Mapping[str, Any]) -> Stamp:
     received_ms = request_context.get("requestTimeEpoch")
     return Stamp(
         str(event_id) or new_event_id(),
-        int(received_ms) if isinstance(received_ms, int | float) else now_ms(),
+        int(received_ms) if _finite(received_ms) else now_ms(),
     )
 
 
@@ -164,8 +165,15 @@ def record_stamp(record: Mapping[str, Any]) -> Stamp:
     arrival_s = kinesis.get("approximateArrivalTimestamp")
     return Stamp(
         str(event_id) or new_event_id(),
-        round(arrival_s * 1000) if isinstance(arrival_s, int | float) else now_ms(),
+        round(arrival_s * 1000) if _finite(arrival_s) else now_ms(),
     )
+
+
+def _finite(value: object) -> TypeGuard[int | float]:
+    """A usable time from AWS's data (an inf or NaN would overflow the arithmetic)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def remaining_s(context: Any, reserve_s: float = 1.0) -> float | None:

@@ -234,7 +234,7 @@ def emit_main(argv: list[str]) -> int:
     summary = asyncio.run(_emit(shipper, event, args.flush_timeout))
     print(event.event_id)
     expected_ws = 0 if args.no_websocket else 1
-    ok = summary.kinesis_sent == 1 and summary.websocket_sent == expected_ws
+    ok = summary.kinesis_sent == 1 and summary.websocket_unanswered == expected_ws
     if not ok:
         for line in summary.lines():
             print(f"tumble emit: {line}", file=sys.stderr)

@@ -52,11 +52,21 @@ class Summary:
     dropped: int
     spilled: int
     lost: int = 0
+    websocket_failed: int = 0
+    websocket_refused: int = 0
+
+    @property
+    def websocket_unanswered(self) -> int:
+        """WebSocket submits sent and not refused: as far as the producer can tell, delivered
+        (the submit route answers only errors)."""
+        return max(0, self.websocket_sent - self.websocket_failed - self.websocket_refused)
 
     def lines(self) -> list[str]:
         return [
             f"submitted {self.submitted}",
             f"sent: kinesis {self.kinesis_sent}, websocket {self.websocket_sent}",
+            f"websocket errors: failed {self.websocket_failed} (the gateway: throttled, failed "
+            f"or timed out), refused {self.websocket_refused} (no route or invalid)",
             f"retried {self.retried} (kinesis entries resent)",
             f"dropped {self.dropped} (websocket buffer overflow or unsent at exit)",
             f"spilled {self.spilled} (to the dead-letter file)",
@@ -129,4 +139,6 @@ class Shipper:
             dropped=w.dropped if w else 0,
             spilled=k.spilled if k else 0,
             lost=k.lost if k else 0,
+            websocket_failed=w.failed if w else 0,
+            websocket_refused=w.rejected if w else 0,
         )

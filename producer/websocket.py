@@ -18,10 +18,18 @@ from typing import Any
 
 import websocket as wsc
 
+from messages import Answer, classify_answer
+
 from .batching import RetryPolicy, backoff_s
 from .lifecycle import Warnings, finish_within
 
-__all__ = ["DEFAULT_BUFFER", "RECONNECT_POLICY", "WebSocketPath", "WebSocketStats"]
+__all__ = [
+    "ANSWER_GRACE_S",
+    "DEFAULT_BUFFER",
+    "RECONNECT_POLICY",
+    "WebSocketPath",
+    "WebSocketStats",
+]
 
 DEFAULT_BUFFER = 10_000
 # Reconnecting never gives up (max_attempts is not used here); the delay is capped at 5 s so a
@@ -32,13 +40,24 @@ CONNECT_TIMEOUT_S = 5.0
 SEND_CHUNK = 200
 
 
+# How long a close waits, after the last send, for the gateway's answers to the submits still
+# in flight: a throttled or failed submit is answered within milliseconds, and without this
+# wait a producer that stops right after a burst would report every one of them as sent.
+ANSWER_GRACE_S = 0.5
+
+
 @dataclass
 class WebSocketStats:
+    """`sent` counts frames written; `failed` and `rejected` the answers that say a submit
+    never reached anyone (the submit route has no route response: silence means accepted)."""
+
     sent: int = 0
     dropped: int = 0
     connects: int = 0
-    refused: int = 0
-    server_errors: int = 0
+    refused: int = 0  # handshakes refused
+    failed: int = 0  # "Internal server error": throttled, failed or timed out at the gateway
+    rejected: int = 0  # no route, or refused by the processor (an error frame)
+    other_frames: int = 0
 
 
 class WebSocketPath:
@@ -135,14 +154,24 @@ class WebSocketPath:
                 break
             if not frame:  # a close frame arrived
                 break
-            self.stats.server_errors += 1
-            if self.stats.server_errors <= 3:
-                print(f"producer: websocket: server said {frame!r}", file=sys.stderr, flush=True)
+            self._count_answer(frame)
         loop = self._loop
         if loop is not None:
             # RuntimeError: the loop has closed, nobody is left to tell.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._drop, ws)
+
+    def _count_answer(self, frame: str | bytes) -> None:
+        answer = classify_answer(frame)
+        stats = self.stats
+        if answer is Answer.FAILED:
+            stats.failed += 1
+        elif answer is Answer.REFUSED:
+            stats.rejected += 1
+        else:
+            stats.other_frames += 1
+        if stats.failed + stats.rejected + stats.other_frames <= 3:
+            print(f"producer: websocket: server said {frame!r}", file=sys.stderr, flush=True)
 
     def _drop(self, ws: Any) -> None:
         if self._ws is ws and ws is not None:
@@ -155,7 +184,13 @@ class WebSocketPath:
         """Send what is buffered within `timeout_s`; what is still left counts as dropped."""
         self._closing = True
         self._wake.set()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         await finish_within(self._task, timeout_s)
+        if self._ws is not None and self.stats.sent:
+            # The answers to the last submits (see ANSWER_GRACE_S), within the same budget.
+            left = timeout_s - (loop.time() - started)
+            await asyncio.sleep(max(0.0, min(ANSWER_GRACE_S, left)))
         # A chunk cut off mid-send may be partly out; counting it as dropped errs on the side
         # of reporting a loss that did not happen, never of hiding one.
         self.stats.dropped += len(self.buffer) + len(self._in_flight)

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .decisions import Pending
 
-__all__ = ["Destinations", "on_failure_record"]
+__all__ = ["Destinations", "dropped_line", "on_failure_record"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,22 @@ def on_failure_record(
     if function_error:
         record["responseContext"]["functionError"] = "Unhandled"
     return record
+
+
+def dropped_line(
+    items: Sequence[Pending], shard_id: str, condition: str | None, function: str
+) -> str:
+    """The one log line for records discarded with no OnFailure destination: enough to find
+    them again in the stream (shard, sequence numbers) while it retains them."""
+    sequences = [p.record.sequence_number for p in items]
+    shown = ", ".join(sequences[:10]) + (
+        f" and {len(sequences) - 10} more" if len(sequences) > 10 else ""
+    )
+    return (
+        f"{function}: dropped {len(items)} record(s) of {shard_id} "
+        f"({condition or 'RetryAttemptsExhausted'}, no OnFailure destination): "
+        f"sequence numbers {shown}"
+    )
 
 
 class Destinations:

@@ -30,7 +30,7 @@ from .decisions import (
     split_expired,
     take_batch,
 )
-from .destinations import Destinations, on_failure_record
+from .destinations import Destinations, dropped_line, on_failure_record
 from .events import EventSource, StreamRecord, batch_event, event_record, payload_size
 from .leases import SHARD_END, Lease, LeaseLost, LeaseTable
 
@@ -294,6 +294,8 @@ class ShardWorker:
     ) -> None:
         arn = self.trigger.on_failure_arn
         if not arn:
+            # Lambda drops them silently; an emulator says which, so they can be found again.
+            log.warning(dropped_line(items, self.lease.shard_id, condition, self.trigger.function))
             return
         record = on_failure_record(
             items=items,

@@ -4,7 +4,6 @@ lookup per event type, and report only the records worth retrying."""
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 from messages import Event, Source, ValidationError, decode_kinesis_data
@@ -25,13 +24,20 @@ def decode_records(
     events: list[tuple[int, Event]] = []
     poison: list[tuple[str, str]] = []
     for index, record in enumerate(records):
-        kinesis = record.get("kinesis") or {}
+        kinesis = record.get("kinesis") if isinstance(record, dict) else None
+        kinesis = kinesis if isinstance(kinesis, dict) else {}
         sequence = str(kinesis.get("sequenceNumber", f"#{index}"))
+        data = kinesis.get("data") or ""
+        if not isinstance(data, str):
+            poison.append((sequence, f"data: must be base64 text, not {type(data).__name__}"))
+            continue
         try:
-            data = base64.b64decode(kinesis.get("data") or "", validate=True)
-            events.append((index, decode_kinesis_data(data, record_stamp(record))))
-        except binascii.Error as exc:
+            raw = base64.b64decode(data, validate=True)
+        except ValueError as exc:  # binascii.Error, or a non-ASCII string
             poison.append((sequence, f"data: not base64: {exc}"))
+            continue
+        try:
+            events.append((index, decode_kinesis_data(raw, record_stamp(record))))
         except ValidationError as exc:
             poison.append((sequence, str(exc)))
     return events, poison

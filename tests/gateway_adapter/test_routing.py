@@ -32,6 +32,10 @@ def test_selects_the_route_named_by_the_expression(selector: RouteSelector) -> N
         ("not json at all", "$default"),
         ('{"action": "$connect"}', "$default"),  # $-routes are never selected by a message
         ("", "$default"),
+        ("[" * 16_000 + "]" * 16_000, "$default"),  # deeper than json's parser goes
+        ('{"action": ' + "9" * 5_000 + "}", "$default"),  # past Python's int-str limit
+        ('{"action": ' + "[" * 990 + "]" * 990 + "}", "$default"),  # parses, cannot print
+        ('{"action": "\\ud800"}', "$default"),  # a lone surrogate names no route
     ],
 )
 def test_falls_back_to_default(selector: RouteSelector, body: str, expected: str) -> None:

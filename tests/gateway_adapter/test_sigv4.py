@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import time
 from urllib.parse import urlsplit
 
@@ -24,10 +25,22 @@ def sign(
     secret: str = "test",
     url: str = URL,
     extra: dict[str, str] | None = None,
+    region: str = "us-east-1",
 ) -> CIMultiDict[str]:
     request = AWSRequest(method="POST", url=url, data=body, headers=extra or {})
-    SigV4Auth(Credentials(key, secret), service, "us-east-1").add_auth(request)
+    SigV4Auth(Credentials(key, secret), service, region).add_auth(request)
     return CIMultiDict({**dict(request.headers.items()), "host": "127.0.0.1:3001"})
+
+
+def with_header(headers: CIMultiDict[str], name: str, value: str) -> CIMultiDict[str]:
+    """The same signed headers with one more, unsigned, added by whoever replays them."""
+    tampered = CIMultiDict(headers)
+    tampered[name] = value
+    return tampered
+
+
+def sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 @pytest.fixture
@@ -48,7 +61,26 @@ def test_accepts_what_botocore_signs(verifier: SigV4Verifier) -> None:
         (sign(key="other"), b"hello", "security token"),
         (sign(secret="wrong"), b"hello", "does not match"),
         (sign(), b"tampered", "does not match"),
-        (sign(service="s3"), b"hello", "scoped to service"),
+        (sign(service="s3"), b"hello", "scoped to correct service: 'execute-api'"),
+        (sign(region="eu-west-1"), b"hello", "scoped to a valid region, not 'eu-west-1'"),
+        # The replay of issue 12: a valid signature, the old body's hash in an added header,
+        # a new body. The header is compared with the body, never trusted.
+        (
+            with_header(sign(), "X-Amz-Content-SHA256", sha256(b"hello")),
+            b"tampered",
+            "x-amz-content-sha256' header does not match",
+        ),
+        # UNSIGNED-PAYLOAD is S3's alone: execute-api signs the body.
+        (
+            with_header(sign(), "X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD"),
+            b"hello",
+            "x-amz-content-sha256' header does not match",
+        ),
+        (
+            sign(extra={"X-Amz-Content-SHA256": sha256(b"hello")}),
+            b"tampered",
+            "x-amz-content-sha256' header does not match",
+        ),
         (
             sign(url="http://127.0.0.1:3001/local/@connections/AAAAAAAAAAAAAAA%3D"),
             b"hello",
@@ -61,6 +93,19 @@ def test_refuses(
 ) -> None:
     with pytest.raises(SignatureError, match=message):
         verifier.verify("POST", PATH, headers, body)
+
+
+def test_accepts_a_signed_payload_hash_that_matches_the_body(verifier: SigV4Verifier) -> None:
+    headers = sign(extra={"X-Amz-Content-SHA256": sha256(b"hello")})
+    verifier.verify("POST", PATH, headers, b"hello")
+
+
+def test_the_region_is_the_verifiers_own() -> None:
+    SigV4Verifier("test", "test", "eu-west-1").verify(
+        "POST", PATH, sign(region="eu-west-1"), b"hello"
+    )
+    with pytest.raises(SignatureError, match="not 'us-east-1'"):
+        SigV4Verifier("test", "test", "eu-west-1").verify("POST", PATH, sign(), b"hello")
 
 
 def test_refuses_old_signatures(verifier: SigV4Verifier) -> None:
@@ -103,8 +148,6 @@ def test_canonical_request_equals_botocore(segments: list[str], header: str, bod
         {"host": "127.0.0.1:3001", "X-Custom": header, "X-Amz-Date": "20260101T000000Z"}
     )
     signed = ["host", "x-amz-date", "x-custom"]
-    import hashlib
-
     assert canonical_request("POST", path, headers, signed, hashlib.sha256(body).hexdigest()) == (
         expected
     )

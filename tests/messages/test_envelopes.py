@@ -13,6 +13,7 @@ from messages import (
     EventType,
     Source,
     ValidationError,
+    classify_answer,
     decode_event,
     decode_kinesis_data,
     decode_spectator_frame,
@@ -121,3 +122,20 @@ def test_error_frame_names_the_field():
         "message": "Message.color: bad",
         "field": "Message.color",
     }
+
+
+@pytest.mark.parametrize(
+    ("frame", "answer"),
+    [
+        ('{"message": "Internal server error", "connectionId": "c=", "requestId": "r="}', "failed"),
+        ('{"message": "Forbidden", "connectionId": "c=", "requestId": "r="}', "refused"),
+        (error_frame("invalid_event", "Message.color: is required", "Message.color"), "refused"),
+        ('{"message": "Internal server error"}', "other"),  # not API Gateway's frame
+        ('{"message_type": "NESClick"}', "other"),
+        ("[" * 20_000, "other"),
+        ("not json", "other"),
+        (b"\xff", "other"),
+    ],
+)
+def test_a_shipper_tells_the_answers_to_its_submits_apart(frame: str, answer: str) -> None:
+    assert classify_answer(frame) == answer

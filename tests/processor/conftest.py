@@ -3,6 +3,8 @@ stand-in @connections API, tokens, and the real gateway adapter as a child proce
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -182,3 +184,19 @@ def gateway_with_triggers(processor_service: Service) -> Iterator[GatewayProcess
     running = GatewayProcess(triggers=True)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[dict[str, Any]]]:
+    """The processor's JSON log lines, as dicts, while the test runs."""
+    lines: list[dict[str, Any]] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(record.getMessage()))
+
+    handler = Collect()
+    logger = logging.getLogger("tumble.processor")
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)

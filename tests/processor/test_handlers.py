@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import time
 
 import pytest
@@ -32,21 +31,6 @@ RED_A = {"color": "red", "button": "A", "axis": None, "value": None, "source": "
 @pytest.fixture
 def env(processor_env, connections):
     return connections
-
-
-@pytest.fixture
-def log_lines():
-    lines: list[dict] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(json.loads(record.getMessage()))
-
-    handler = Collect()
-    logger = logging.getLogger("tumble.processor")
-    logger.addHandler(handler)
-    yield lines
-    logger.removeHandler(handler)
 
 
 def connect(sink, cid: str, who=VIEWER, subs: list[dict] | None = None) -> None:

@@ -8,7 +8,8 @@ import json
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,9 @@ pytestmark = pytest.mark.slow
 class Gateway:
     """The gateway as a subprocess on a fixed port, so it can be restarted in place."""
 
-    def __init__(self, logs: Path) -> None:
+    def __init__(self, logs: Path, extra: Sequence[str] = ()) -> None:
         self.logs = logs
+        self.extra = list(extra)  # more gateway options
         self.port = free_port()
         self.process: Process | None = None
         self.starts = 0
@@ -50,7 +52,7 @@ class Gateway:
         self.starts += 1
         argv = [sys.executable, "-m", "gateway_adapter", "--config", str(ROOT / "serverless.yml")]
         argv += ["--host", "127.0.0.1", "--port", str(self.port), "--stage", STAGE]
-        argv += ["--log-level", "WARNING", "--poll-interval", "0.2"]
+        argv += ["--log-level", "WARNING", "--poll-interval", "0.2", *self.extra]
         self.process = Process(argv, self.logs / f"gateway-{self.starts}.log", stack_env())
         try:
             wait_for_http(f"http://127.0.0.1:{self.port}/{STAGE}/@connections/probe", 30)
@@ -66,14 +68,20 @@ class Gateway:
         return self.process.tail() if self.process is not None else ""
 
 
-@pytest.fixture
-def gateway(tumble_service: Service, tmp_path: Path) -> Iterator[Gateway]:
-    running = Gateway(tmp_path)
+@contextmanager
+def running_gateway(logs: Path, extra: Sequence[str] = ()) -> Iterator[Gateway]:
+    running = Gateway(logs, extra)
     running.start()
     try:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def gateway(tumble_service: Service, tmp_path: Path) -> Iterator[Gateway]:
+    with running_gateway(tmp_path) as running:
+        yield running
 
 
 class Spectator:

@@ -270,3 +270,17 @@ def test_tumbles_trigger_discards_to_the_queue_its_serverless_yml_creates(
     assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert message["KinesisBatchInfo"]["streamArn"] == configured.stream_arn
     assert message["KinesisBatchInfo"]["batchSize"] == 1
+
+
+def test_records_dropped_without_a_destination_are_logged_with_shard_and_sequence(kinesis, caplog):
+    create_stream(kinesis)
+    put(kinesis, [("k", "bad"), ("k", "next")])
+    settings = {"batch_size": 1, "maximum_retry_attempts": 0}
+    recorder = run(settings, fail_on("bad"), lambda r: seen(r, "next"))
+    assert recorder.sequences() == [["1"], ["2"]]
+    [line] = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    bad = recorder.calls[0]["Records"][0]
+    shard_id, sequence = bad["eventID"].split(":")
+    assert f"dropped 1 record(s) of {shard_id}" in line
+    assert "RetryAttemptsExhausted" in line
+    assert line.endswith(f"sequence numbers {sequence}")
