@@ -28,6 +28,8 @@ class FanoutReport:
     rejected: int = 0
     failed_tags: set[int] = field(default_factory=set)
     lookups: dict[str, Lookup] = field(default_factory=dict)
+    read_units: float = 0.0  # DynamoDB read request units this fan-out consumed
+    write_units: float = 0.0  # and write request units (removing gone connections)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -36,6 +38,15 @@ class FanoutReport:
             "gone": self.gone,
             "failed": self.failed,
             "rejected": self.rejected,
+        }
+
+    def capacity(self) -> dict[str, float | int]:
+        """What the invocation log reports of DynamoDB use: the cost model reads it."""
+        return {
+            "read_units": self.read_units,
+            "write_units": self.write_units,
+            "lookups": len(self.lookups),
+            "index_items": sum(lookup.items for lookup in self.lookups.values()),
         }
 
 
@@ -79,6 +90,7 @@ class Pipeline:
         for event_type, group in by_type.items():
             lookup = self.store.subscribers(event_type)
             report.lookups[event_type] = lookup
+            report.read_units += lookup.read_units
             for tag, event in group:
                 plan: Plan = plan_posts(
                     event, source, lookup.subscribers, self._subscriber_endpoint, tag
@@ -93,7 +105,11 @@ class Pipeline:
             report.failed_tags = delivery.failed_tags
             report.gone = len(delivery.gone)
             if delivery.gone:
-                self.store.delete_connections(sorted(delivery.gone))
+                removed = self.store.delete_connections(sorted(delivery.gone))
+                # One consistent key Query per connection (1 unit: its items are small) and
+                # one write unit per item deleted (each under 1 KB).
+                report.read_units += len(delivery.gone)
+                report.write_units += removed
         return report
 
     def reply(self, domain_name: str, stage: str, connection_id: str, frame: str) -> bool:

@@ -42,7 +42,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except ValidationError as exc:
             return refuse(ErrorCode.INVALID_EVENT, str(exc), exc.field)
         report = parts.fan_out([(0, submitted)], Source.WEBSOCKET, remaining_s(context))
-        log.add(event_type=submitted.message_type.value, **report.counts())
+        log.add(event_type=submitted.message_type.value, **report.counts(), **report.capacity())
         return {"statusCode": 200}
     finally:
         log.done()

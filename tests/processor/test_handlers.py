@@ -259,6 +259,12 @@ def test_a_shipper_submission_reaches_the_matching_subscribers(env, log_lines):
         k: log_lines[-1][k] for k in ("records", "delivered", "filtered", "gone", "failed")
     } == {"records": 1, "delivered": 1, "filtered": 1, "gone": 0, "failed": 0}
     assert "duration_ms" in log_lines[-1]
+    # what the cost model prices: one index Query of two small items, no writes
+    assert {k: log_lines[-1][k] for k in ("read_units", "write_units", "lookups")} == {
+        "read_units": 0.5,
+        "write_units": 0,
+        "lookups": 1,
+    }
 
 
 def test_a_viewer_may_not_submit(env):
