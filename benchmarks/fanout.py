@@ -29,6 +29,7 @@ import aiohttp
 import boto3
 from aiohttp import web
 
+from benchmarks._fanout_sweeps import record_sweeps
 from benchmarks.common import ROOT, embedded_backend
 from gateway_adapter.bootstrap import bootstrap_resources
 from gateway_adapter.embedded import free_port, wait_for_http
@@ -322,6 +323,7 @@ def main(argv: list[str]) -> int:
         try:
             scaled = _scaling(pipeline, domain, crowd, repeat)
             fast = _throughput(pipeline, domain, sink_url, batch, baseline)
+            record_sweeps(pipeline, domain, args.quick)
         finally:
             pipeline.close()
     if not (scaled and fast):

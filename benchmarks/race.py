@@ -28,6 +28,7 @@ from pathlib import Path
 import boto3
 import websocket
 
+from benchmarks._race_record import record_race
 from gateway_adapter.embedded import free_port
 from messages import (
     COLORS,
@@ -223,10 +224,13 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.presses, args.poll_interval = 40, [1.0]
+    laps: dict[float, Lap] = {}
     for poll_interval in args.poll_interval:
         with local_stack(poll_interval) as stack:
             lap = run_lap(stack, args.presses, args.rate)
         report(lap, args.presses)
+        laps[poll_interval] = lap
+    record_race(laps, {"presses": args.presses, "rate": args.rate})
     return 0
 
 
