@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "EVENTUALLY_CONSISTENT_FACTOR",
     "READ_UNIT_BYTES",
     "WRITE_UNIT_BYTES",
     "item_size",
