@@ -236,7 +236,8 @@ async def _latencies(quick: bool) -> dict[str, Any]:
     print(_row("trigger, poll interval 1.0 s", slow))
     print(_row("trigger, poll interval 0.1 s", fast))
     ms = [[value * 1000 for value in series] for series in (floor, slow, fast)]
-    return {"floor_ms": ms[0], "poll_1.0_ms": ms[1], "poll_0.1_ms": ms[2]}
+    labels = ("baseline: PutRecords + GetRecords", "trigger, poll 1.0 s", "trigger, poll 0.1 s")
+    return dict(zip(labels, ms, strict=True))
 
 
 async def _throughput(count: int, label: str) -> dict[str, float]:

@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from messages import Event, Source, encode_kinesis_data, spectator_frame, submit_envelope
+from messages import Source, encode_kinesis_data, spectator_frame, submit_envelope
+from producer.simulate import nes_click
 
 from .cost import Estimate, Load, Measured, Price, Topology, crossover_presses_per_s, estimate
 
@@ -43,7 +44,6 @@ DEFAULT_MEASURED = Measured(
     source="built-in defaults (tumble/cost_cli.py)",
 )
 STADIUM = Load(players=4, presses_per_s=10.0, spectators=10_000)
-SAMPLE_CLICK = {"color": "green", "button": "A", "axis": None, "value": None, "source": "kinesis"}
 
 
 def load_prices(region: str, path: Path = PRICES) -> tuple[dict[str, Price], dict[str, Any]]:
@@ -54,7 +54,7 @@ def load_prices(region: str, path: Path = PRICES) -> tuple[dict[str, Price], dic
             f"no prices for region {region!r} in {path.name} (it has: {', '.join(regions)})"
         )
     prices = {
-        name: Price(float(entry["price"]), int(entry["per"]), entry["unit"], entry["source"])
+        name: Price(float(entry["price"]), int(entry["per"]), entry["unit"], entry["source_url"])
         for name, entry in regions[region].items()
     }
     return prices, document
@@ -79,7 +79,7 @@ def topology_from(config: Mapping[str, Any]) -> Topology:
         {},
     )
     shards = int(config.get("params", {}).get("default", {}).get("shardCount", 1))
-    event = Event.create("NESClick", SAMPLE_CLICK)
+    event = nes_click("green", "A")  # what a simulated player sends
     frame = spectator_frame(event, Source.KINESIS, event.message)
     return Topology(
         submit_memory_mb=memory("submit_iot_event"),
@@ -163,12 +163,13 @@ def render(priced: Estimate, crossover: float | None, document: Mapping[str, Any
 
 
 def price_load(
-    load: Load, region: str = "us-east-1"
+    load: Load, region: str = "us-east-1", measured: Measured | None = None
 ) -> tuple[Estimate, float | None, dict[str, Any]]:
-    """The estimate, the crossover and the prices document for one load (the report uses it)."""
+    """The estimate, the crossover and the prices document for one load (the report passes
+    its own run's measurements)."""
     prices, document = load_prices(region)
     topology = topology_from(yaml.safe_load(SERVERLESS_YML.read_text()))
-    measured = find_measured()
+    measured = measured or find_measured()
     hours_per_month = float(document.get("hours_per_month", 730))
     priced = estimate(load, topology, measured, prices, region, hours_per_month)
     crossover = crossover_presses_per_s(load, topology, measured, prices, region)
