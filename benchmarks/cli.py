@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
             print(f"\n== {name} ==", flush=True)
             started = time.perf_counter()
             tee = Tee(sys.stdout)
-            with contextlib.redirect_stdout(tee):  # type: ignore[type-var]
+            with contextlib.redirect_stdout(tee):
                 code = module.main(["--quick"] if args.quick else [])
             durations[name] = time.perf_counter() - started
             codes[name] = code

@@ -143,7 +143,8 @@ def _rss_mb(pid: int) -> float:
     """The server's resident memory, with any child it started (a server is one process tree)."""
     try:
         root = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 2**20
+        family = [root, *root.children(recursive=True)]
+        return float(sum(p.memory_info().rss for p in family)) / 2**20
     except psutil.NoSuchProcess:
         return float("nan")
 

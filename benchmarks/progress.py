@@ -19,11 +19,13 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
+from rich.text import Text
 
 __all__ = ["DEFAULT_ESTIMATES_S", "Board", "Tee", "estimates", "previous_durations"]
 
@@ -90,6 +92,15 @@ class Tee:
         return getattr(self.inner, name)
 
 
+class SecondsLeft(ProgressColumn):
+    """Time left, read straight off the bars: they count seconds against the estimate."""
+
+    def render(self, task: Task) -> Text:
+        left = max(0.0, (task.total or 0.0) - task.completed)
+        minutes, seconds = divmod(round(left), 60)
+        return Text(f"~{minutes}:{seconds:02d} left", style="cyan")
+
+
 class Board:
     """One bar for the whole run and one for the benchmark running, both ticking with time
     against their estimates (an overrun stretches the estimate instead of sitting at 100%)."""
@@ -101,8 +112,7 @@ class Board:
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
+            SecondsLeft(),
             console=console or Console(file=sys.stderr),
             transient=False,
         )

@@ -390,7 +390,7 @@ def crossover_presses_per_s(
 
     if kinesis_cheaper(low):
         return low
-    grid = [low * (high / low) ** (step / 60) for step in range(61)]
+    grid = [low * float((high / low) ** (step / 60)) for step in range(61)]
     previous = low
     for rate in grid[1:]:
         verdict = kinesis_cheaper(rate)

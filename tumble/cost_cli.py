@@ -70,7 +70,7 @@ def topology_from(config: Mapping[str, Any]) -> Topology:
     def memory(name: str) -> int:
         return int(functions.get(name, {}).get("memorySize", default_mb))
 
-    stream = next(
+    stream: Mapping[str, Any] = next(
         (
             event["stream"]
             for event in functions.get("send_iot_message", {}).get("events", [])
