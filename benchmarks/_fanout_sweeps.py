@@ -79,6 +79,7 @@ def subscriber_sweep(
                 "seconds": elapsed,
                 "frames_per_s": report.delivered / elapsed,
                 "read_units_per_lookup": lookup.read_units,
+                "write_units_per_event": report.write_units / events,
                 "item_bytes_per_subscriber": lookup.item_bytes / max(lookup.items, 1),
             }
         )

@@ -41,7 +41,8 @@ def race_chart(race: Mapping[str, Any]) -> bytes:
     """Latency CDFs of both paths at every poll interval, the half-poll wait marked."""
     figure, axes = plt.subplots(figsize=(8, 4.5))
     styles = ["-", "--", ":", "-."]
-    for style, (key, figures) in zip(styles, sorted(race["figures"].items()), strict=False):
+    laps = sorted(race["figures"].items(), key=lambda item: -item[1]["poll_interval_s"])
+    for style, (key, figures) in zip(styles, laps, strict=False):
         poll = figures["poll_interval_s"]
         for path in ("websocket", "kinesis"):
             values = race["samples"].get(key, {}).get(path) or []

@@ -201,6 +201,13 @@ def build_report(
     return "\n".join(lines) + "\n", images
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the project when it is inside it (the report is committed)."""
+    root = Path(__file__).resolve().parent.parent
+    resolved = path.resolve()
+    return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(path)
+
+
 def cost_tables(folder: Path, run: Mapping[str, Document]) -> list[tuple[str, str]]:
     """The race's load and a stadium, priced with this run's fan-out figures."""
     from tumble.cost import Load
@@ -209,7 +216,7 @@ def cost_tables(folder: Path, run: Mapping[str, Document]) -> list[tuple[str, st
     measured = None
     if "fanout" in run:
         try:
-            measured = measured_from(run["fanout"], str(folder / "fanout.json"))
+            measured = measured_from(run["fanout"], _shown(folder / "fanout.json"))
         except (KeyError, ValueError):
             measured = None
     race = run.get("race", {}).get("parameters", {})

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from processor.capacity import EVENTUALLY_CONSISTENT_FACTOR, READ_UNIT_BYTES
+
+from .cost_types import PATHS, Estimate, LineItem, Load, Measured, Price, Topology, plural
 
 __all__ = [
     "Estimate",
@@ -43,99 +43,17 @@ MAX_PARALLELIZATION_FACTOR = 10
 LANE_UTILIZATION = 0.8
 # Lambda bills duration rounded up to the next millisecond.
 LAMBDA_BILLING_MS = 1.0
+# API Gateway WebSocket: a connection lasts at most 2 hours, so a client connects again at least
+# that often. Each connection costs, by the handlers' own requests: the authorizer, $connect,
+# subscribe and $disconnect invocations (shippers skip subscribe); the subscribe message and its
+# answer; DynamoDB writes: the connection item (1), the subscribe transaction of the connection
+# and one subscription item (2 x 2, transactional writes cost double), and deleting both (2).
+CONNECTION_MAX_S = 2 * 3600
+SETUP_INVOCATIONS = {"spectator": 4, "shipper": 3}
+SETUP_MESSAGES = {"spectator": 2, "shipper": 0}
+SETUP_WRITE_UNITS = {"spectator": 7, "shipper": 3}
 SECONDS_PER_HOUR = 3600
 MINUTES_PER_HOUR = 60
-PATHS = ("websocket", "kinesis")
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    price: float
-    per: int
-    unit: str
-    source: str
-
-    @property
-    def each(self) -> float:
-        return self.price / self.per
-
-
-@dataclass(frozen=True, slots=True)
-class Load:
-    players: int
-    presses_per_s: float  # per player
-    spectators: int  # each subscribed to every press
-    hours: float = 730.0  # hours of play a month
-
-    @property
-    def events_per_s(self) -> float:
-        return self.players * self.presses_per_s
-
-
-@dataclass(frozen=True, slots=True)
-class Topology:
-    """What serverless.yml says (and the wire contract's sizes, from the messages package)."""
-
-    submit_memory_mb: int
-    stream_memory_mb: int
-    shard_count: int
-    batch_size: int
-    submit_bytes: int  # one submitIotEvent frame
-    record_bytes: int  # one Kinesis record
-    frame_bytes: int  # one spectator frame
-
-
-@dataclass(frozen=True, slots=True)
-class Measured:
-    """From the benchmarks' results JSON (`source` says which file)."""
-
-    fixed_ms: float  # a handler invocation apart from its posts
-    ms_per_frame: float  # each @connections post, at the fan-out's concurrency
-    item_bytes_per_subscriber: float  # a subscription item in the index
-    write_units_per_event: float  # removing gone connections: 0 in steady state
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class LineItem:
-    path: str
-    service: str
-    item: str
-    quantity_per_hour: float
-    unit: str
-    per_hour: float
-    per_month: float
-    basis: str
-    source: str
-
-
-@dataclass(slots=True)
-class Estimate:
-    load: Load
-    region: str
-    lines: list[LineItem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def total_per_hour(self, path: str) -> float:
-        return sum(line.per_hour for line in self.lines if line.path == path)
-
-    def total_per_month(self, path: str) -> float:
-        return sum(line.per_month for line in self.lines if line.path == path)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "region": self.region,
-            "load": {**asdict(self.load), "events_per_s": self.load.events_per_s},
-            "lines": [asdict(line) for line in self.lines],
-            "totals": {
-                path: {
-                    "per_hour": self.total_per_hour(path),
-                    "per_month": self.total_per_month(path),
-                }
-                for path in PATHS
-            },
-            "notes": self.notes,
-        }
 
 
 def read_units_per_lookup(subscribers: int, item_bytes: float) -> float:
@@ -210,6 +128,41 @@ def _line(
     )
 
 
+SETUP_LINES = (
+    (
+        "Lambda",
+        "lambda_request",
+        "set-up: authorizer, $connect, subscribe, $disconnect",
+        SETUP_INVOCATIONS,
+    ),
+    (
+        "API Gateway",
+        "apigateway_websocket_message",
+        "set-up: subscribe and its answer",
+        SETUP_MESSAGES,
+    ),
+    (
+        "DynamoDB",
+        "dynamodb_write_request_unit",
+        "set-up: connection and subscription items",
+        SETUP_WRITE_UNITS,
+    ),
+)
+
+
+def _setup_lines(result: Estimate, path: str, prices: Mapping[str, Price], shippers: int) -> None:
+    """Connecting, subscribing and disconnecting, once per connection lifetime at most."""
+    spectators = result.load.spectators
+    connections_h = SECONDS_PER_HOUR / CONNECTION_MAX_S
+    who = plural(spectators, "spectator") + (
+        f" + {plural(shippers, 'shipper')}" if shippers else ""
+    )
+    for service, price, item, counts in SETUP_LINES:
+        quantity = connections_h * (spectators * counts["spectator"] + shippers * counts["shipper"])
+        basis = f"{who} reconnecting every {CONNECTION_MAX_S // 3600} h"
+        _line(result, path, prices[price], service, item, quantity, basis)
+
+
 def estimate(
     load: Load,
     topology: Topology,
@@ -230,9 +183,9 @@ def estimate(
             path,
             prices["apigateway_websocket_message"],
             "API Gateway",
-            "messages out: one frame per spectator per press",
+            "messages out: a frame per spectator per press",
             frames_h * message_units,
-            f"{load.spectators} spectators x {load.events_per_s:g} presses/s, "
+            f"{plural(load.spectators, 'spectator')} x {load.events_per_s:g} presses/s, "
             f"{topology.frame_bytes} B frames",
         )
     # -- the WebSocket path: every press is a message in and an invocation ----------------
@@ -251,36 +204,36 @@ def estimate(
         "websocket",
         prices["apigateway_websocket_connection_minute"],
         "API Gateway",
-        "connection minutes: players and spectators",
+        "connection minutes",
         (load.players + load.spectators) * MINUTES_PER_HOUR,
-        f"{load.players} shippers + {load.spectators} spectators connected",
+        f"{plural(load.players, 'shipper')} + {plural(load.spectators, 'spectator')} connected",
     )
     _line(
         result,
         "websocket",
         prices["lambda_request"],
         "Lambda",
-        "submit_iot_event requests",
+        "requests",
         events_h,
-        "one invocation per press",
+        "submit_iot_event, one per press",
     )
     _line(
         result,
         "websocket",
         prices["lambda_gb_second"],
         "Lambda",
-        "submit_iot_event duration",
+        "duration",
         events_h * submit_ms / 1000 * topology.submit_memory_mb / 1024,
-        f"{submit_ms:.0f} ms x {topology.submit_memory_mb} MB per press",
+        f"submit_iot_event: {submit_ms:.0f} ms x {topology.submit_memory_mb} MB per press",
     )
     _line(
         result,
         "websocket",
         prices["dynamodb_read_request_unit"],
         "DynamoDB",
-        "reads: subscriber lookup per press",
+        "reads: subscriber lookups",
         events_h * lookup_units,
-        f"{lookup_units:g} read units per lookup of {load.spectators} subscribers",
+        f"{lookup_units:g} read units per lookup of {plural(load.spectators, 'subscriber')}",
     )
     # -- the Kinesis path: records into shards, a batch per poll ----------------------------
     needed = max(
@@ -322,37 +275,41 @@ def estimate(
         "kinesis",
         prices["apigateway_websocket_connection_minute"],
         "API Gateway",
-        "connection minutes: spectators",
+        "connection minutes",
         load.spectators * MINUTES_PER_HOUR,
-        f"{load.spectators} spectators connected (players put to Kinesis)",
+        f"{plural(load.spectators, 'spectator')} connected (players put to Kinesis)",
     )
     _line(
         result,
         "kinesis",
         prices["lambda_request"],
         "Lambda",
-        "send_iot_message requests",
+        "requests",
         invocations_h,
-        f"{invocations_s:.2f} batches/s of {batch:.1f} records, {shards} shards x {factor}",
+        f"send_iot_message: {invocations_s:.2f} batches/s of {batch:.1f} records, "
+        f"{shards} shards x {factor}",
     )
     _line(
         result,
         "kinesis",
         prices["lambda_gb_second"],
         "Lambda",
-        "send_iot_message duration",
+        "duration",
         invocations_h * billed_ms(batch_ms) / 1000 * topology.stream_memory_mb / 1024,
-        f"{billed_ms(batch_ms):.0f} ms x {topology.stream_memory_mb} MB per batch",
+        f"send_iot_message: {billed_ms(batch_ms):.0f} ms x {topology.stream_memory_mb} MB "
+        "per batch",
     )
     _line(
         result,
         "kinesis",
         prices["dynamodb_read_request_unit"],
         "DynamoDB",
-        "reads: subscriber lookup per batch",
+        "reads: subscriber lookups",
         invocations_h * lookup_units,
         f"{lookup_units:g} read units per lookup, one per batch",
     )
+    for path in PATHS:
+        _setup_lines(result, path, prices, load.players if path == "websocket" else 0)
     for path in PATHS:
         _line(
             result,

@@ -51,19 +51,28 @@ def test_every_line_follows_the_load():
     assert line(priced, "websocket", "messages in").quantity_per_hour == events_h
     assert line(priced, "websocket", "connection minutes").quantity_per_hour == (2 + 3) * 60
     assert line(priced, "kinesis", "connection minutes").quantity_per_hour == 3 * 60
-    assert line(priced, "websocket", "submit_iot_event requests").quantity_per_hour == events_h
-    seconds = line(priced, "websocket", "submit_iot_event duration").quantity_per_hour
+    assert line(priced, "websocket", "requests").quantity_per_hour == events_h
+    seconds = line(priced, "websocket", "duration").quantity_per_hour
     assert seconds == pytest.approx(events_h * 0.013 * 0.25)  # 10 + 3 x 1 ms at 256 MB
     shard_hours = line(priced, "kinesis", "shard hours")
     assert shard_hours.quantity_per_hour == 2
     assert shard_hours.per_month == pytest.approx(2 * 0.015 * 730)  # the stream stays all month
     assert line(priced, "kinesis", "PUT payload").quantity_per_hour == events_h
     # 5 records/s per shard, polled once a second: 2 batches a second of 5 records
-    assert line(priced, "kinesis", "send_iot_message requests").quantity_per_hour == 2 * 3600
+    assert line(priced, "kinesis", "requests").quantity_per_hour == 2 * 3600
     assert priced.total_per_hour("websocket") == pytest.approx(
         sum(x.per_hour for x in priced.lines if x.path == "websocket")
     )
     assert all(x.source.startswith("https://") for x in priced.lines)
+
+
+def test_connections_are_set_up_again_every_two_hours():
+    priced = estimate(Load(2, 1.0, 10), TOPOLOGY, MEASURED, PRICES, "us-east-1")
+    # every 2 h: 4 invocations per spectator and 3 per shipper (no subscribe)
+    assert line(priced, "websocket", "set-up: authorizer").quantity_per_hour == (10 * 4 + 2 * 3) / 2
+    assert line(priced, "kinesis", "set-up: authorizer").quantity_per_hour == 10 * 4 / 2
+    assert line(priced, "kinesis", "set-up: subscribe").quantity_per_hour == 10 * 2 / 2
+    assert line(priced, "kinesis", "set-up: connection").quantity_per_hour == 10 * 7 / 2
 
 
 def test_big_frames_and_records_are_billed_in_their_increments():
@@ -148,7 +157,7 @@ def test_the_prices_file_names_its_source_and_date():
 def test_the_command_prints_a_table_and_json(capsys):
     assert main(["--players", "4", "--presses-per-s", "5", "--spectators", "1"]) == 0
     table = capsys.readouterr().out
-    assert "| websocket | Lambda | submit_iot_event requests |" in table
+    assert "| Lambda | requests | 72,000.0 requests |" in table
     assert main(["--spectators", "10000", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["load"]["spectators"] == 10_000
