@@ -44,10 +44,12 @@ TICK_S = 0.5
 
 
 def previous_durations(root: Path, quick: bool) -> dict[str, float]:
-    """Durations of the newest earlier run made with the same --quick, by benchmark."""
+    """Durations of the newest earlier run made with the same --quick, by benchmark (the
+    committed example's when no run of this clone has them)."""
     if not root.is_dir():
         return {}
-    for folder in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):
+    runs = sorted((p for p in root.iterdir() if p.is_dir() and p.name[:1].isdigit()), reverse=True)
+    for folder in [*runs, root / "example"]:
         path = folder / "run.json"
         try:
             run = json.loads(path.read_text())
