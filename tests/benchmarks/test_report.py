@@ -207,3 +207,13 @@ def test_the_tee_keeps_complete_lines():
     tee.write("one\ntw")
     tee.write("o\n")
     assert tee.lines == ["one", "two"] and inner.getvalue() == "one\ntwo\n"
+
+
+def test_tumble_bench_report_rebuilds_a_folder_and_refuses_an_empty_one(tmp_path, capsys):
+    from benchmarks.cli import main
+
+    assert main(["report", str(tmp_path)]) == 2
+    assert f"no results JSON in {tmp_path}" in capsys.readouterr().err
+    results.record("gateway", figures=gateway_doc(False)["figures"], folder=tmp_path)
+    assert main(["report", str(tmp_path)]) == 0
+    assert (tmp_path / "REPORT.md").exists() and (tmp_path / "gateway.png").exists()
