@@ -132,6 +132,12 @@ KNOWN_EXCEPTIONS: Counter[tuple[str, str]] = Counter(
         ("spectator/watch.py", "event"): 1,
         ("spectator/watch_model.py", "event"): 1,
         ("spectator/watch_view.py", "payload"): 1,
+        # Same letters, other vocabularies: a log line's "message", the dead-letter file's
+        # "error" column, the page server's HTTP error body, and the watcher's screen status.
+        ("processor/logs.py", "message"): 1,
+        ("producer/deadletter.py", "error"): 1,
+        ("spectator/page.py", "error"): 1,
+        ("spectator/watch_view.py", "subscribed"): 1,
     }
 )
 
