@@ -10,6 +10,9 @@ KINESIS_MOCK := kinesis-mock
 DEPLOY := deploy
 STAGE ?= dev
 REGION ?= $(or $(AWS_REGION),us-east-1)
+# serverless 3 + serverless-offline 13, pinned: the gateway benchmark's peer (make bench only).
+SLS_OFFLINE := benchmarks/serverless-offline
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: local test bench lint package wheel web web-test deploy remove clean
 
@@ -29,6 +32,16 @@ $(KINESIS_MOCK)/node_modules/.installed: $(KINESIS_MOCK)/package.json $(KINESIS_
 
 $(DEPLOY)/node_modules/.installed: $(DEPLOY)/package.json $(DEPLOY)/package-lock.json
 	cd $(DEPLOY) && npm ci --no-audit --no-fund
+	@touch $@
+
+# Without Node the gateway benchmark says why the serverless-offline column is missing.
+$(SLS_OFFLINE)/node_modules/.installed: $(SLS_OFFLINE)/package.json $(SLS_OFFLINE)/package-lock.json
+	@if command -v npm >/dev/null; then cd $(SLS_OFFLINE) && npm ci --no-audit --no-fund && touch node_modules/.installed; \
+	else echo "npm not found: the gateway benchmark will skip serverless-offline"; fi
+
+# The report's plotting (matplotlib) is the `bench` extra: only make bench needs it.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@touch $@
 
 # The race page is built only once it exists (spectator/web/package.json).
@@ -52,7 +65,7 @@ lint: $(STAMP)
 test: $(STAMP) lint web-test $(KINESIS_MOCK)/node_modules/.installed $(DEPLOY)/node_modules/.installed
 	$(BIN)/python -m pytest
 
-bench: $(STAMP) web
+bench: $(STAMP) $(BENCH_STAMP) web $(SLS_OFFLINE)/node_modules/.installed
 	$(BIN)/tumble bench
 
 # The Lambda artifact serverless.yml ships (package.artifact): dist/tumble-lambda.zip.
@@ -71,4 +84,5 @@ wheel: $(STAMP) web
 	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info $(WEB)/node_modules $(WEB)/dist $(KINESIS_MOCK)/node_modules $(DEPLOY)/node_modules .serverless
+	rm -rf $(VENV) dist build *.egg-info $(WEB)/node_modules $(WEB)/dist $(KINESIS_MOCK)/node_modules \
+		$(DEPLOY)/node_modules $(SLS_OFFLINE)/node_modules .serverless

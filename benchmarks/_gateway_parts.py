@@ -157,12 +157,13 @@ async def poster(url: str, ids: list[str], total: int, concurrency: int) -> None
     print(json.dumps({"posts": total, "errors": errors, "seconds": elapsed}), flush=True)
 
 
-async def holder(url: str, count: int) -> None:
-    """Opens `count` idle connections, says so, holds them until stdin closes."""
+async def holder(url: str, count: int, concurrency: int = 200) -> None:
+    """Opens `count` idle connections, `concurrency` handshakes at a time, says so, holds them
+    until stdin closes."""
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         held: list[Any] = []
-        pending = asyncio.Semaphore(200)
+        pending = asyncio.Semaphore(concurrency)
 
         async def one() -> None:
             async with pending:

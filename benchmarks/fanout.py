@@ -30,6 +30,7 @@ import boto3
 from aiohttp import web
 
 from benchmarks._fanout_gateway import measure, readers
+from benchmarks._fanout_sweeps import record_sweeps
 from benchmarks.common import ROOT, embedded_backend
 from gateway_adapter.bootstrap import bootstrap_resources
 from gateway_adapter.embedded import free_port, wait_for_http
@@ -370,6 +371,7 @@ def main(argv: list[str]) -> int:
                 + [c.connection_id for c in _connections("hundred", 90, domain)]
             )
             signed = measure(pipeline, {**os.environ}, signed_events, sweep, rounds)
+            record_sweeps(pipeline, domain, args.quick)
         finally:
             pipeline.close()
     if not (scaled and fast and signed):

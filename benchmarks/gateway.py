@@ -6,7 +6,13 @@ itself costs on this machine.
 
 Every server and every load generator is its own process: the gateway child, the baseline
 child, a poster child (aiobotocore) and a holder child (idle connections); this process runs
-the receiving clients. `--quick` shrinks everything to a few seconds."""
+the receiving clients. `--quick` shrinks everything to a few seconds.
+
+serverless-offline (pinned serverless 3 and serverless-offline 13 in benchmarks/serverless-
+offline/, the same service in Node) is measured the same way in the same run whenever Node and
+that folder's node_modules are there; otherwise its column says why it is missing. It answers
+204 to a POST where AWS answers 200 (botocore takes any 2xx), and its idle connections are
+opened a few at a time (one worker thread per concurrent $connect)."""
 
 from __future__ import annotations
 
@@ -26,7 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 
+from benchmarks import _serverless_offline as sls_offline
+from benchmarks import results
 from benchmarks._gateway_parts import (
     HANDLERS,
     SERVICE_YML,
@@ -40,8 +49,8 @@ __all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 64
-# serverless-offline's figures on the issue's reference run, for the reader's comparison.
-SERVERLESS_OFFLINE = {"posts_per_s": 6100, "p50_ms": 0.56, "p99_ms": 3.6, "rss_10k_mb": 538}
+HOLD_CONCURRENCY = 200
+SERVERS = ("gateway", "baseline", "serverless_offline")
 
 # -- measurements (this process) ---------------------------------------------------------------
 
@@ -131,16 +140,20 @@ def _cpu_s(pid: int) -> float:
 
 
 def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The server's resident memory, with any child it started (a server is one process tree)."""
+    try:
+        root = psutil.Process(pid)
+        family = [root, *root.children(recursive=True)]
+        return float(sum(p.memory_info().rss for p in family)) / 2**20
+    except psutil.NoSuchProcess:
+        return float("nan")
 
 
-def _idle_rss(url: str, pid: int, count: int) -> dict[str, float]:
+def _idle_rss(url: str, pid: int, count: int, concurrency: int) -> dict[str, float]:
     before = _rss_mb(pid)
+    argv = ["--hold", url, "--count", str(count), "--concurrency", str(concurrency)]
     holder = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.gateway", "--hold", url, "--count", str(count)],
+        [sys.executable, "-m", "benchmarks.gateway", *argv],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -180,7 +193,9 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.wait()
 
 
-def _measure(name: str, ws_url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
+def _measure(
+    ws_url: str, pid: int, args: argparse.Namespace, hold_concurrency: int
+) -> dict[str, Any]:
     management = ws_url.replace("ws://", "http://")
     samples = asyncio.run(_latency(ws_url, args.rounds, "echo"))
     # The route response path (no @connections post, no client in the handler): what the
@@ -191,6 +206,7 @@ def _measure(name: str, ws_url: str, pid: int, args: argparse.Namespace) -> dict
         "p99_ms": statistics.quantiles(samples, n=100)[98],
         "reply_p50_ms": statistics.median(replies),
         "reply_p99_ms": statistics.quantiles(replies, n=100)[98],
+        "echo_samples_ms": samples,
     }
     throughput = asyncio.run(
         _throughput(ws_url, management, args.clients, args.posts, pid, args.posters)
@@ -202,35 +218,66 @@ def _measure(name: str, ws_url: str, pid: int, args: argparse.Namespace) -> dict
     result["server_capacity_per_s"] = 1e6 / max(result["server_us_per_post"], 1e-9)
     result["post_errors"] = throughput["errors"]
     result["received"] = throughput["received"]
-    result.update(_idle_rss(ws_url, pid, args.idle))
+    result.update(_idle_rss(ws_url, pid, args.idle, hold_concurrency))
+    result["rss_per_1000_idle_mb"] = (
+        (result["rss_mb"] - result["rss_before_mb"]) / max(result["held"], 1) * 1000
+    )
     return result
 
 
-def _report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
-    rows = [
-        ("@connections posts/s (aiobotocore, 64 in flight)", "posts_per_s", "{:,.0f}", ">= 3,000"),
-        ("server CPU per delivery, us", "server_us_per_post", "{:.0f}", ""),
-        ("deliveries/s one server core sustains (1/CPU)", "server_capacity_per_s", "{:,.0f}", ""),
-        ("echo round trip p50 ms", "p50_ms", "{:.2f}", "< 2"),
-        ("echo round trip p99 ms", "p99_ms", "{:.2f}", "< 10"),
-        ("route-response echo p50 ms (no post)", "reply_p50_ms", "{:.2f}", ""),
-        ("route-response echo p99 ms (no post)", "reply_p99_ms", "{:.2f}", ""),
-        (f"RSS MB with {args.idle:,} idle connections", "rss_mb", "{:.0f}", "< 500 (10k)"),
-    ]
-    print(f"{'':52} {'gateway':>10} {'baseline':>10} {'target':>12} {'sls-offline':>12}")
-    for label, key, fmt, target in rows:
-        offline = SERVERLESS_OFFLINE.get(key if key != "rss_mb" else "rss_10k_mb", "-")
-        print(
-            f"{label:52} {fmt.format(results['gateway'][key]):>10} "
-            f"{fmt.format(results['baseline'][key]):>10} {target:>12} {offline!s:>12}"
-        )
-    for name, result in results.items():
+ROWS = (
+    ("@connections posts/s (aiobotocore, 64 in flight)", "posts_per_s", "{:,.0f}", ">= 3,000"),
+    ("server CPU per delivery, us", "server_us_per_post", "{:.0f}", ""),
+    ("deliveries/s one server core sustains (1/CPU)", "server_capacity_per_s", "{:,.0f}", ""),
+    ("echo round trip p50 ms", "p50_ms", "{:.2f}", "< 2"),
+    ("echo round trip p99 ms", "p99_ms", "{:.2f}", "< 10"),
+    ("route-response echo p50 ms (no post)", "reply_p50_ms", "{:.2f}", ""),
+    ("route-response echo p99 ms (no post)", "reply_p99_ms", "{:.2f}", ""),
+    ("RSS MB with the idle connections", "rss_mb", "{:.0f}", "< 500 (10k)"),
+    ("RSS MB per 1,000 idle connections", "rss_per_1000_idle_mb", "{:.1f}", ""),
+)
+
+
+def _cell(measured: dict[str, Any] | None, key: str, fmt: str) -> str:
+    return "-" if measured is None else fmt.format(measured[key])
+
+
+def _report(measured: dict[str, dict[str, Any]], missing: dict[str, str], idle: int) -> None:
+    print(f"{idle:,} idle connections; baseline = bare aiohttp WebSocket echo, same run")
+    print(f"{'':52} {'gateway':>10} {'baseline':>10} {'sls-offline':>12} {'target':>12}")
+    for label, key, fmt, target in ROWS:
+        cells = [_cell(measured.get(name), key, fmt) for name in SERVERS]
+        print(f"{label:52} {cells[0]:>10} {cells[1]:>10} {cells[2]:>12} {target:>12}")
+    for name, reason in missing.items():
+        print(f"{name}: not measured: {reason}")
+    for name, result in measured.items():
         print(
             f"{name}: {result['held']} held (opened in {result['open_s']:.1f} s, RSS "
             f"{result['rss_before_mb']:.0f} MB before), post errors {result['post_errors']}, "
             f"received {result['received']}"
         )
-    print("(shared 2-core machine: noisy; baseline = bare aiohttp WebSocket echo, same run)")
+    print("(shared 2-core machine: noisy)")
+
+
+def _record(measured: dict[str, dict[str, Any]], missing: dict[str, str], args: Any) -> None:
+    figures = {
+        name: {k: v for k, v in result.items() if k != "echo_samples_ms"}
+        for name, result in measured.items()
+    }
+    results.record(
+        "gateway",
+        parameters={
+            "clients": args.clients,
+            "posts": args.posts,
+            "rounds": args.rounds,
+            "idle": args.idle,
+            "concurrency": CONCURRENCY,
+            "posters": args.posters,
+            "hold_concurrency": {"serverless_offline": sls_offline.HOLD_CONCURRENCY},
+        },
+        figures={**figures, "missing": missing},
+        samples={f"{name}_echo_ms": r["echo_samples_ms"] for name, r in measured.items()},
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -260,7 +307,7 @@ def main(argv: list[str]) -> int:
         asyncio.run(poster(args.poster, args.ids.split(","), args.total, args.concurrency))
         return 0
     if args.hold:
-        asyncio.run(holder(args.hold, args.count))
+        asyncio.run(holder(args.hold, args.count, args.concurrency))
         return 0
     args.rounds = 300 if args.quick else 3000
     args.clients = 100
@@ -278,7 +325,8 @@ def main(argv: list[str]) -> int:
     }
     env.pop("AWS_ENDPOINT_URL", None)
     env.pop("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", None)
-    results: dict[str, dict[str, Any]] = {}
+    measured: dict[str, dict[str, Any]] = {}
+    missing: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
         config = Path(tmp) / "serverless.yml"
         config.write_text(SERVICE_YML)
@@ -306,10 +354,22 @@ def main(argv: list[str]) -> int:
         for name, command in servers.items():
             process, url = _start(command, env, Path(tmp) / f"{name}.log")
             try:
-                results[name] = _measure(name, url, process.pid, args)
+                measured[name] = _measure(url, process.pid, args, HOLD_CONCURRENCY)
             finally:
                 _stop(process)
-    _report(results, args)
+        reason = sls_offline.unavailable_reason()
+        if reason is None:
+            node, url = sls_offline.start(Path(tmp) / "serverless-offline.log")
+            try:
+                measured["serverless_offline"] = _measure(
+                    url, node.pid, args, sls_offline.HOLD_CONCURRENCY
+                )
+            finally:
+                sls_offline.stop(node)
+        else:
+            missing["serverless_offline"] = reason
+    _report(measured, missing, args.idle)
+    _record(measured, missing, args)
     return 0
 
 

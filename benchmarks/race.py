@@ -32,6 +32,7 @@ from typing import Any
 import boto3
 import websocket
 
+from benchmarks._race_record import record_race
 from gateway_adapter.embedded import free_port
 from messages import (
     COLORS,
@@ -304,14 +305,18 @@ def main(argv: list[str]) -> int:
     laps = [(args.poll_interval[0], loop) for loop in args.loops]
     laps += [(poll_interval, args.loops[0]) for poll_interval in args.poll_interval[1:]]
     medians: dict[str, float] = {}
+    recorded: dict[float, Lap] = {}
     for poll_interval, loop in laps:
         with tempfile.TemporaryDirectory(prefix="tumble-race-") as logs:
             with local_stack(poll_interval, args.players, Path(logs), loop) as stack:
                 lap = run_lap(stack, args.presses, args.rate)
             lines = handler_lines(Path(logs) / "gateway.log", lap.sent)
         report(lap, args.presses, f"{players}, gateway on {loop}", lines)
+        if loop == args.loops[0]:
+            recorded[poll_interval] = lap
         if poll_interval == args.poll_interval[0] and lap.latencies(Source.WEBSOCKET):
             medians[loop] = statistics.median(lap.latencies(Source.WEBSOCKET))
+    record_race(recorded, {"presses": args.presses, "rate": args.rate, "players": args.players})
     if "uvloop" not in args.loops:
         print("\nno uvloop row: uvloop is not installed (pip install -e '.[uvloop]')")
     if len(medians) == 2:

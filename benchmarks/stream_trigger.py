@@ -28,6 +28,7 @@ from typing import Any
 
 import aiobotocore.session
 
+from benchmarks import results
 from benchmarks.common import ROOT, embedded_backend
 from gateway_adapter.esm import EventSourceMappings
 from gateway_adapter.esm.events import raw_kinesis_parsing
@@ -41,6 +42,8 @@ ACCOUNT = "123456789012"
 PUT_RECORDS_MAX = 500
 # The throughput stream has serverless.yml's shard count (param shardCount).
 THROUGHPUT_SHARDS = 2
+# The trigger's records/s against its batch size (Lambda: 1 to 10,000 for Kinesis).
+BATCH_SIZES = (1, 10, 100, 1000, 10_000)
 
 
 def _service(stream: str, batch_size: int, position: str) -> Service:
@@ -181,7 +184,9 @@ async def _bare_read(kinesis: Any, stream: str, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-async def _through_trigger(stream: str, count: int) -> tuple[float, float, int]:
+async def _through_trigger(
+    stream: str, count: int, batch_size: int = 1000
+) -> tuple[float, float, int]:
     """(records/s once started, start-up seconds, invocations): start-up (clients, lease table,
     leases) is a one-off, reported apart from the rate."""
     delivered = 0
@@ -196,7 +201,7 @@ async def _through_trigger(stream: str, count: int) -> tuple[float, float, int]:
             done.set()
 
     mappings = EventSourceMappings(
-        _service(stream, 1000, "TRIM_HORIZON"), invoke, poll_interval=1.0
+        _service(stream, batch_size, "TRIM_HORIZON"), invoke, poll_interval=1.0
     )
     begun = time.perf_counter()
     await mappings.start()
@@ -219,7 +224,7 @@ def _row(label: str, values: list[float]) -> str:
     )
 
 
-async def _latencies(quick: bool) -> None:
+async def _latencies(quick: bool) -> dict[str, Any]:
     session = aiobotocore.session.get_session()
     async with session.create_client("kinesis", region_name=REGION) as kinesis:
         probes_slow, probes_fast = (3, 10) if quick else (30, 60)
@@ -230,9 +235,12 @@ async def _latencies(quick: bool) -> None:
     print(_row("baseline: PutRecords + GetRecords", floor))
     print(_row("trigger, poll interval 1.0 s", slow))
     print(_row("trigger, poll interval 0.1 s", fast))
+    ms = [[value * 1000 for value in series] for series in (floor, slow, fast)]
+    labels = ("baseline: PutRecords + GetRecords", "trigger, poll 1.0 s", "trigger, poll 0.1 s")
+    return dict(zip(labels, ms, strict=True))
 
 
-async def _throughput(count: int, label: str) -> None:
+async def _throughput(count: int, label: str) -> dict[str, float]:
     session = aiobotocore.session.get_session()
     async with session.create_client("kinesis", region_name=REGION) as kinesis:
         await _fill(kinesis, "throughput", count)
@@ -247,6 +255,26 @@ async def _throughput(count: int, label: str) -> None:
         f"    through the trigger              {rate:10,.0f} records/s "
         f"({invocations} invocations, after a {startup:.2f} s start)"
     )
+    return {"bare_per_s": bare, "trigger_per_s": rate, "invocations": invocations}
+
+
+async def _batch_sweep(count: int) -> list[dict[str, float]]:
+    """Records per second through the trigger against its batch size (embedded backend), each
+    size on a stream of its own (a stream's checkpoints would carry over)."""
+    session = aiobotocore.session.get_session()
+    steps: list[dict[str, float]] = []
+    for batch_size in BATCH_SIZES:
+        records = min(count, max(200, batch_size * 20))
+        stream = f"batch-{batch_size}"
+        async with session.create_client("kinesis", region_name=REGION) as kinesis:
+            await _fill(kinesis, stream, records)
+        rate, _, invocations = await _through_trigger(stream, records, batch_size)
+        print(
+            f"    batch size {batch_size:>6,}: {rate:10,.0f} records/s "
+            f"({records:,} records, {invocations} invocations)"
+        )
+        steps.append({"batch_size": batch_size, "records": records, "per_s": rate})
+    return steps
 
 
 def main(argv: list[str]) -> int:
@@ -255,18 +283,37 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     count = 5_000 if args.quick else 50_000
     with _backend(fast_get_records=False):
-        asyncio.run(_latencies(args.quick))
+        latencies = asyncio.run(_latencies(args.quick))
         print(
             f"Throughput, {count:,} records on {THROUGHPUT_SHARDS} shards, batch size 1,000, "
             "no-op handler (target >= 10,000/s):"
         )
-        asyncio.run(_throughput(count, "plain moto (--plain-moto: moto's generic serializer)"))
+        plain = asyncio.run(
+            _throughput(count, "plain moto (--plain-moto: moto's generic serializer)")
+        )
     with _backend(fast_get_records=True):
-        asyncio.run(
+        embedded = asyncio.run(
             _throughput(
                 count, "embedded backend as tumble local runs it (moto_speedups' GetRecords)"
             )
         )
+        print("Records/s against batch size (embedded backend):")
+        sweep = asyncio.run(_batch_sweep(count))
+    summaries = {
+        key: {"mean_ms": statistics.mean(v), "p50_ms": statistics.median(v), "count": len(v)}
+        for key, v in latencies.items()
+    }
+    results.record(
+        "stream_trigger",
+        parameters={"records": count, "shards": THROUGHPUT_SHARDS, "batch_sizes": BATCH_SIZES},
+        figures={
+            "latency": summaries,
+            "plain_moto": plain,
+            "embedded": embedded,
+            "by_batch_size": sweep,
+        },
+        samples=latencies,
+    )
     return 0
 
 

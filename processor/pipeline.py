@@ -44,6 +44,8 @@ class FanoutReport:
     # Where an invocation's time went, for the logs and the race benchmark's breakdown.
     lookup_ms: float = 0.0
     deliver_ms: float = 0.0
+    read_units: float = 0.0  # DynamoDB read request units this fan-out consumed
+    write_units: float = 0.0  # and write request units (removing gone connections)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -62,6 +64,15 @@ class FanoutReport:
         if not self.rejected_codes:
             return dict(self.counts())
         return {**self.counts(), "rejected_codes": dict(self.rejected_codes)}
+
+    def capacity(self) -> dict[str, float | int]:
+        """What the invocation log reports of DynamoDB use: the cost model reads it."""
+        return {
+            "read_units": self.read_units,
+            "write_units": self.write_units,
+            "lookups": len(self.lookups),
+            "index_items": sum(lookup.items for lookup in self.lookups.values()),
+        }
 
 
 def timings(report: FanoutReport) -> dict[str, float]:
@@ -115,6 +126,7 @@ class Pipeline:
             lookup = self.store.subscribers(event_type)
             report.lookup_ms += (time.perf_counter() - started) * 1000
             report.lookups[event_type] = lookup
+            report.read_units += lookup.read_units
             for tag, event in group:
                 plan: Plan = plan_posts(
                     event, source, lookup.subscribers, self._subscriber_endpoint, tag
@@ -132,9 +144,6 @@ class Pipeline:
             report.rejected_codes = delivery.rejected_codes
             report.dropped = delivery.dropped
             report.gone = len(delivery.gone)
-            report.closed = len(delivery.closed)
-            if delivery.gone or delivery.closed:
-                self.store.delete_connections(sorted(delivery.gone | delivery.closed))
         return report
 
     def reply(self, domain_name: str, stage: str, connection_id: str, frame: str) -> bool:

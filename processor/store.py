@@ -20,6 +20,8 @@ from botocore.exceptions import ClientError
 from messages import Subscription, parse_event_type
 from messages.backoff import full_jitter_s
 
+from .capacity import item_size, query_read_units
+
 __all__ = [
     "BATCH_WRITE_LIMIT",
     "CONNECTION_TTL_S",
@@ -77,6 +79,8 @@ class Lookup:
     subscribers: list[Subscriber]
     pages: int  # Query pages read
     items: int  # index items read (ScannedCount)
+    read_units: float = 0.0  # what DynamoDB bills for the pages (processor.capacity)
+    item_bytes: int = 0  # the items' size as DynamoDB counts it
 
 
 def _s(value: str) -> dict[str, str]:
@@ -320,12 +324,15 @@ class ConnectionStore:
         if self._page_size is not None:
             request["Limit"] = self._page_size
         grouped: dict[str, list[dict[str, Any]]] = {}
-        pages = items = 0
+        pages = items = item_bytes = 0
+        read_units = 0.0
         now = self._clock()
         while True:
             response = self._db.query(**request)
             pages += 1
             items += response.get("ScannedCount", len(response.get("Items", [])))
+            read_units += query_read_units(response.get("Items", []))
+            item_bytes += sum(item_size(item) for item in response.get("Items", []))
             for item in response.get("Items", []):
                 # TTL deletion lags by up to days; an expired item is as good as gone.
                 if int(item["expires_at"]["N"]) > now:
@@ -344,7 +351,7 @@ class ConnectionStore:
                     tuple(_subscription_of(row) for row in rows),
                 )
             )
-        return Lookup(subscribers, pages, items)
+        return Lookup(subscribers, pages, items, read_units, item_bytes)
 
     def _expires_at(self) -> int:
         return int(self._clock()) + CONNECTION_TTL_S

@@ -77,6 +77,17 @@ def test_processor_imports_only_messages_the_stdlib_and_the_aws_sdks():
     assert offending_imports("processor", PROCESSOR_MAY_IMPORT) == []
 
 
+def test_only_the_benchmarks_import_the_plotting():
+    """matplotlib is the `bench` extra: nothing that runs the pipeline may need it."""
+    found = [
+        f"{path.relative_to(ROOT)}"
+        for package in sorted(TUMBLE_PACKAGES - {"benchmarks"})
+        for path in sources(package)
+        if "matplotlib" in imported_roots(path)
+    ]
+    assert found == []
+
+
 def test_messages_imports_only_the_stdlib():
     assert offending_imports("messages", STDLIB) == []
 

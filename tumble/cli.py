@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("spectator.watch:main", "watch live events and latency per path"),
     "token": ("tumble.token:main", "print a signed connection token"),
     "bench": ("benchmarks.cli:main", "run the benchmarks and print their numbers"),
+    "cost": ("tumble.cost_cli:main", "what the pipeline costs on AWS for a load"),
     "package": ("tumble.packaging.cli:main", "build the Lambda artifact serverless.yml ships"),
     "deploy": ("tumble.deploy.cli:deploy_main", "check, build and ship a stage to AWS"),
     "remove": ("tumble.deploy.cli:remove_main", "remove a deployed stage (keeps the bucket)"),

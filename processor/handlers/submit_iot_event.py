@@ -45,7 +45,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return refuse(ErrorCode.INVALID_EVENT, str(exc), exc.field)
         log.add(event_id=submitted.event_id, decoded_ms=log.elapsed_ms())
         report = parts.fan_out([(0, submitted)], Source.WEBSOCKET, remaining_s(context))
-        log.add(event_type=submitted.message_type.value, **report.summary())
+        log.add(event_type=submitted.message_type.value, **report.summary(), **report.capacity())
         log.add(**timings(report))
         return {"statusCode": 200}
     finally:

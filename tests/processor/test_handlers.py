@@ -261,6 +261,12 @@ def test_a_shipper_submission_reaches_the_matching_subscribers(env, log_lines):
     assert line["lookup_ms"] > 0 and line["deliver_ms"] > 0
     assert line["decoded_ms"] + line["lookup_ms"] + line["deliver_ms"] <= line["duration_ms"]
     assert abs(line["started_at_ms"] - time.time() * 1000) < 60_000
+    # what the cost model prices: one index Query of two small items, no writes
+    assert {k: log_lines[-1][k] for k in ("read_units", "write_units", "lookups")} == {
+        "read_units": 0.5,
+        "write_units": 0,
+        "lookups": 1,
+    }
 
 
 def test_a_viewer_may_not_submit(env):

@@ -82,6 +82,15 @@ def test_subscribers_come_from_the_index_in_client_order(store):
     assert store.subscribers("TranscribeEvent").subscribers == []
 
 
+def test_a_lookup_counts_what_dynamodb_bills_for_it(store):
+    store.put_many((conn(f"c{i:03d}="), subs({"event_type": "NESClick"})) for i in range(100))
+    lookup = store.subscribers("NESClick")
+    assert lookup.items == 100 and lookup.item_bytes > 100 * 100
+    # one eventually consistent Query: half a unit per started 4 KB of the items it read
+    assert lookup.read_units == 0.5 * -(-lookup.item_bytes // 4096)
+    assert store.subscribers("TranscribeEvent").read_units == 0.5
+
+
 def test_lookup_is_paginated(processor_env, dynamodb):
     small_pages = ConnectionStore(
         dynamodb,

@@ -1,0 +1,135 @@
+"""The report's charts: each takes one benchmark's results document and returns PNG bytes.
+matplotlib (the `bench` extra) is imported here only, and drawn off-screen (Agg)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+matplotlib.use("Agg")  # off-screen, before any figure is made
+
+__all__ = ["DPI", "fanout_chart", "gateway_chart", "race_chart", "stream_trigger_chart"]
+
+DPI = 100
+SERVER_LABELS = {
+    "gateway": "gateway_adapter",
+    "baseline": "bare aiohttp",
+    "serverless_offline": "serverless-offline",
+}
+PATH_COLOURS = {"websocket": "tab:blue", "kinesis": "tab:orange"}
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _cdf(values: Sequence[float]) -> tuple[list[float], list[float]]:
+    ordered = sorted(values)
+    return ordered, [(i + 1) / len(ordered) for i in range(len(ordered))]
+
+
+def race_chart(race: Mapping[str, Any]) -> bytes:
+    """Latency CDFs of both paths at every poll interval, the half-poll wait marked."""
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    styles = ["-", "--", ":", "-."]
+    laps = sorted(race["figures"].items(), key=lambda item: -item[1]["poll_interval_s"])
+    for style, (key, figures) in zip(styles, laps, strict=False):
+        poll = figures["poll_interval_s"]
+        for path in ("websocket", "kinesis"):
+            values = race["samples"].get(key, {}).get(path) or []
+            if values:
+                x, y = _cdf(values)
+                axes.plot(x, y, style, color=PATH_COLOURS[path], label=f"{path}, poll {poll:g} s")
+        axes.axvline(
+            figures["expected_wait_ms"],
+            color="grey",
+            linestyle=style,
+            linewidth=1,
+            label=f"half the {poll:g} s poll: {figures['expected_wait_ms']:.0f} ms",
+        )
+    axes.set_xscale("log")
+    axes.set_xlabel("press to spectator, ms (log scale)")
+    axes.set_ylabel("fraction of presses")
+    axes.set_title("The race: the same presses over the WebSocket and through Kinesis")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8, loc="lower right")
+    return _png(figure)
+
+
+def fanout_chart(fanout: Mapping[str, Any]) -> bytes:
+    figures = fanout["figures"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    steps = figures.get("by_subscribers", {}).get("steps", [])
+    left.plot([s["subscribers"] for s in steps], [s["frames_per_s"] for s in steps], "o-")
+    left.set_xscale("log")
+    left.set_xlabel("subscribers of the event's type")
+    left.set_ylabel("frames per second")
+    left.set_title("Fan-out throughput")
+    crowd = figures.get("by_non_matching", {}).get("steps", [])
+    right.plot([s["non_matching"] for s in crowd], [s["ms_per_event"] for s in crowd], "o-")
+    right.set_xlabel("connections that do not match (10 subscribers)")
+    right.set_ylabel("ms per event")
+    right.set_ylim(bottom=0)
+    right.set_title("Time per event (moto scans its table per index Query)", fontsize=10)
+    for axes in (left, right):
+        axes.grid(True, alpha=0.3)
+    return _png(figure)
+
+
+def stream_trigger_chart(stream: Mapping[str, Any]) -> bytes:
+    figures = stream["figures"]
+    steps = figures.get("by_batch_size", [])
+    figure, axes = plt.subplots(figsize=(7, 4))
+    axes.plot([s["batch_size"] for s in steps], [s["per_s"] for s in steps], "o-", label="trigger")
+    bare = figures.get("embedded", {}).get("bare_per_s")
+    if bare:
+        axes.axhline(bare, color="grey", linestyle="--", label="bare GetRecords loops (baseline)")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("batch size")
+    axes.set_ylabel("records per second")
+    axes.set_title("Stream trigger throughput, no-op handler, embedded backend")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    return _png(figure)
+
+
+GATEWAY_PANELS = (
+    ("deliveries/s (@connections posts)", ("posts_per_s",)),
+    ("server CPU per delivery, us", ("server_us_per_post",)),
+    ("echo round trip, ms (p50, p99)", ("p50_ms", "p99_ms")),
+    ("RSS per 1,000 idle connections, MB", ("rss_per_1000_idle_mb",)),
+)
+
+
+def gateway_chart(gateway: Mapping[str, Any]) -> bytes:
+    figures = gateway["figures"]
+    servers = [name for name in SERVER_LABELS if name in figures]
+    missing: Mapping[str, str] = figures.get("missing", {})
+    figure, panels = plt.subplots(1, len(GATEWAY_PANELS), figsize=(13, 3.8))
+    for axes, (title, keys) in zip(panels, GATEWAY_PANELS, strict=True):
+        width = 0.8 / len(keys)
+        for offset, key in enumerate(keys):
+            values = [float(figures[name].get(key, 0.0)) for name in servers]
+            positions = [i + offset * width for i in range(len(servers))]
+            bars = axes.bar(positions, values, width, label=key.removesuffix("_ms"))
+            axes.bar_label(bars, fmt="%.3g", fontsize=7)
+        axes.set_xticks([i + width * (len(keys) - 1) / 2 for i in range(len(servers))])
+        axes.set_xticklabels([SERVER_LABELS[name] for name in servers], rotation=20, fontsize=8)
+        axes.set_title(title, fontsize=9)
+        if len(keys) > 1:
+            axes.legend(fontsize=7)
+    if missing:
+        text = "; ".join(f"{SERVER_LABELS.get(k, k)} not measured: {v}" for k, v in missing.items())
+        figure.text(0.5, 0.01, text, ha="center", fontsize=8, color="firebrick")
+    figure.suptitle("Gateway beside its baselines, same run", fontsize=10)
+    return _png(figure)

@@ -1,0 +1,248 @@
+"""REPORT.md and its charts from one results folder: `build_report` is the pure part (results
+documents and cost tables in, Markdown and PNG bytes out); `write_report` reads the folder,
+prices the race's load and a stadium's with `tumble cost`'s model, and writes the files next to
+the JSON. `tumble bench report DIR` runs it on any folder, `make bench` at the end of a run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks import plots
+from benchmarks.results import load_run
+
+__all__ = ["build_report", "cost_tables", "write_report"]
+
+Document = Mapping[str, Any]
+CHARTS: dict[str, tuple[str, Callable[[Document], bytes]]] = {
+    "race": ("race.png", plots.race_chart),
+    "fanout": ("fanout.png", plots.fanout_chart),
+    "stream_trigger": ("stream_trigger.png", plots.stream_trigger_chart),
+    "gateway": ("gateway.png", plots.gateway_chart),
+}
+ORDER = ("race", "fanout", "stream_trigger", "gateway", "producer", "soak")
+
+
+def _n(value: Any, digits: int = 1) -> str:
+    if isinstance(value, int | float):
+        return f"{value:,.{digits}f}"
+    return "-"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _race(doc: Document) -> list[str]:
+    rows = []
+    for figures in sorted(doc["figures"].values(), key=lambda f: -f["poll_interval_s"]):
+        for path, label in (("websocket", "WebSocket (baseline)"), ("kinesis", "Kinesis")):
+            stats = figures[path]
+            numbers = [_n(stats.get(k)) for k in ("mean", "p50", "p95", "p99")]
+            poll = f"{figures['poll_interval_s']:g} s"
+            rows.append([poll, label, *numbers, str(stats.get("count", 0))])
+        rows.append(
+            [
+                f"{figures['poll_interval_s']:g} s",
+                "Kinesis: wait for the poll",
+                _n(figures.get("poll_wait_ms")),
+                "",
+                "",
+                "",
+                f"expected {_n(figures['expected_wait_ms'], 0)}",
+            ]
+        )
+    return _table(["poll", "path", "mean ms", "p50 ms", "p95 ms", "p99 ms", "n"], rows)
+
+
+def _fanout(doc: Document) -> list[str]:
+    figures = doc["figures"]
+    by_subscribers = figures.get("by_subscribers", {}).get("steps", [])
+    lines = _table(
+        ["subscribers", "events", "frames", "frames/s", "read units per lookup"],
+        [
+            [
+                f"{s['subscribers']:,}",
+                str(s["events"]),
+                f"{s['frames']:,}",
+                _n(s["frames_per_s"], 0),
+                f"{s['read_units_per_lookup']:g}",
+            ]
+            for s in by_subscribers
+        ],
+    )
+    lines.append("")
+    lines += _table(
+        ["non-matching connections", "ms per event", "index items read"],
+        [
+            [f"{s['non_matching']:,}", _n(s["ms_per_event"]), str(s["index_items"])]
+            for s in figures.get("by_non_matching", {}).get("steps", [])
+        ],
+    )
+    return lines
+
+
+def _stream_trigger(doc: Document) -> list[str]:
+    figures = doc["figures"]
+    lines = _table(
+        ["latency, PutRecords to handler", "mean ms", "p50 ms", "n"],
+        [
+            [name, _n(v["mean_ms"]), _n(v["p50_ms"]), str(v["count"])]
+            for name, v in figures.get("latency", {}).items()
+        ],
+    )
+    lines.append("")
+    lines += _table(
+        ["backend", "trigger records/s", "bare GetRecords records/s (baseline)"],
+        [
+            [name, _n(figures[name]["trigger_per_s"], 0), _n(figures[name]["bare_per_s"], 0)]
+            for name in ("embedded", "plain_moto")
+            if name in figures
+        ],
+    )
+    lines.append("")
+    lines += _table(
+        ["batch size", "records", "records/s"],
+        [
+            [f"{s['batch_size']:,}", f"{s['records']:,}", _n(s["per_s"], 0)]
+            for s in figures.get("by_batch_size", [])
+        ],
+    )
+    return lines
+
+
+GATEWAY_ROWS = (
+    ("@connections deliveries/s", "posts_per_s", 0),
+    ("server CPU per delivery, us", "server_us_per_post", 0),
+    ("echo round trip p50, ms", "p50_ms", 2),
+    ("echo round trip p99, ms", "p99_ms", 2),
+    ("RSS with the idle connections, MB", "rss_mb", 0),
+    ("RSS per 1,000 idle connections, MB", "rss_per_1000_idle_mb", 1),
+)
+
+
+def _gateway(doc: Document) -> list[str]:
+    figures = doc["figures"]
+    missing = figures.get("missing", {})
+    servers = ("gateway", "baseline", "serverless_offline")
+    rows = []
+    for label, key, digits in GATEWAY_ROWS:
+        cells = [
+            _n(figures[name][key], digits) if name in figures else "not measured"
+            for name in servers
+        ]
+        rows.append([label, *cells])
+    lines = _table(["", "gateway_adapter", "bare aiohttp (baseline)", "serverless-offline"], rows)
+    idle = doc.get("parameters", {}).get("idle")
+    if idle:
+        lines.append(f"\n{idle:,} idle connections held.")
+    lines += [f"\nserverless-offline not measured: {reason}" for reason in missing.values()]
+    return lines
+
+
+def _printed(doc: Document) -> list[str]:
+    printed = [line for line in doc.get("printed", []) if line.strip()]
+    return ["```", *printed, "```"] if printed else ["(nothing printed)"]
+
+
+SECTIONS: dict[str, tuple[str, Callable[[Document], list[str]]]] = {
+    "race": ("The race: press to spectator", _race),
+    "fanout": ("Fan-out", _fanout),
+    "stream_trigger": ("Stream trigger", _stream_trigger),
+    "gateway": ("Gateway beside its baselines", _gateway),
+    "producer": ("Producer", _printed),
+    "soak": ("Soak", _printed),
+}
+
+
+def _header(run: Mapping[str, Document], title: str) -> list[str]:
+    first = next(iter(run.values()))
+    machine, versions = first.get("machine", {}), first.get("versions", {})
+    return [
+        f"# {title}",
+        "",
+        f"Recorded {first.get('recorded_at', '?')} on {machine.get('cpu_model', '?')}, "
+        f"{machine.get('cores', '?')} cores, {machine.get('memory_gb', '?')} GB, "
+        f"{machine.get('os', '?')}, Python {machine.get('python', '?')}.",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v) + ".",
+        "",
+        "The machine is shared and noisy: compare numbers within one run (each baseline is "
+        "measured beside its subject), not across runs.",
+    ]
+
+
+def build_report(
+    run: Mapping[str, Document],
+    costs: Sequence[tuple[str, str]] = (),
+    title: str = "Tumble benchmarks",
+) -> tuple[str, dict[str, bytes]]:
+    """Markdown and charts (file name -> PNG bytes) for the documents of one run; a section
+    whose figures are missing or malformed says so instead of failing the whole report."""
+    lines = _header(run, title)
+    images: dict[str, bytes] = {}
+    for name in [*ORDER, *sorted(set(run) - set(ORDER))]:
+        if name not in run:
+            continue
+        heading, render = SECTIONS.get(name, (name, _printed))
+        lines += ["", f"## {heading}", ""]
+        try:
+            if name in CHARTS:
+                filename, chart = CHARTS[name]
+                images[filename] = chart(run[name])
+                lines += [f"![{heading}]({filename})", ""]
+            lines += render(run[name])
+        except (KeyError, TypeError, ValueError) as error:
+            lines.append(f"(no figures: {type(error).__name__} {error})")
+    for heading, table in costs:
+        lines += ["", f"## {heading}", "", table]
+    return "\n".join(lines) + "\n", images
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the project when it is inside it (the report is committed)."""
+    root = Path(__file__).resolve().parent.parent
+    resolved = path.resolve()
+    return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(path)
+
+
+def cost_tables(folder: Path, run: Mapping[str, Document]) -> list[tuple[str, str]]:
+    """The race's load and a stadium, priced with this run's fan-out figures."""
+    from tumble.cost import Load
+    from tumble.cost_cli import STADIUM, measured_from, price_load, render
+
+    measured = None
+    if "fanout" in run:
+        try:
+            measured = measured_from(run["fanout"], _shown(folder / "fanout.json"))
+        except (KeyError, ValueError):
+            measured = None
+    race = run.get("race", {}).get("parameters", {})
+    players = int(race.get("players", 1))
+    rate = float(race.get("rate", 20.0))
+    loads = [
+        (
+            f"Cost on AWS: the race's load ({rate:g} presses/s, 1 spectator)",
+            Load(players, rate / players, 1),
+        ),
+        (f"Cost on AWS: a stadium ({STADIUM.spectators:,} spectators)", STADIUM),
+    ]
+    tables = []
+    for heading, load in loads:
+        priced, crossover, document = price_load(load, measured=measured)
+        tables.append((heading, render(priced, crossover, document)))
+    return tables
+
+
+def write_report(folder: Path) -> Path:
+    run = load_run(folder)
+    if not run:
+        raise FileNotFoundError(f"no results JSON in {folder}")
+    markdown, images = build_report(run, cost_tables(folder, run))
+    for filename, data in images.items():
+        (folder / filename).write_bytes(data)
+    path = folder / "REPORT.md"
+    path.write_text(markdown)
+    return path
