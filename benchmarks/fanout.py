@@ -313,7 +313,8 @@ def main(argv: list[str]) -> int:
             ROOT / "serverless.yml",
             Options(stage="bench", region=REGION, account_id="123456789012"),
         )
-        bootstrap_resources(service, lambda name: session.client(name, endpoint_url=endpoint))
+        make: Callable[..., Any] = session.client  # the service is named at run time
+        bootstrap_resources(service, lambda name: make(name, endpoint_url=endpoint))
         os.environ.update(service.functions["send_iot_message"].environment)
         from processor import wiring
 

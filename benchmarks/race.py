@@ -150,8 +150,10 @@ def run_lap(stack: LocalStack, presses: int, rate: float) -> Lap:
     ).client("kinesis", endpoint_url=stack.env["AWS_ENDPOINT_URL"])
 
     def put(event: Event) -> None:
-        record = {"Data": encode_kinesis_data(event), "PartitionKey": event.message["color"]}
-        kinesis.put_records(StreamName="iot-events", Records=[record])
+        kinesis.put_records(
+            StreamName="iot-events",
+            Records=[{"Data": encode_kinesis_data(event), "PartitionKey": event.message["color"]}],
+        )
         lap.put_acked[event.event_id] = time.time() * 1000
 
     try:

@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
 
     def client(name: str) -> Any:
-        return session.client(name, endpoint_url=endpoint)
+        make: Callable[..., Any] = session.client  # the service is named at run time
+        return make(name, endpoint_url=endpoint)
 
     account = client("sts").get_caller_identity()["Account"]
     try:

@@ -203,7 +203,7 @@ class LambdaRuntime:
         function = self.service.functions.get(function_name)
         if function is None:
             raise FunctionError(function_name, "no such function in the service")
-        request = {
+        request: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "request_id": str(uuid.uuid4()),
             "arn": lambda_identity(self.service, function_name)[1],

@@ -75,9 +75,9 @@ class Gateway:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, backlog=4096)
         await site.start()
-        server = site._server  # the asyncio Server: the one place the bound port is known
-        if server is not None and server.sockets:
-            self.port = server.sockets[0].getsockname()[1]
+        addresses = self._runner.addresses  # what the sockets bound: port 0 becomes a real one
+        if addresses:
+            self.port = addresses[0][1]
 
     async def stop(self) -> None:
         """Closes every connection with 1001 and waits (bounded) for their $disconnect."""

@@ -93,4 +93,5 @@ def classify(status: int | None, code: str | None = None) -> Outcome:
 
 def backoff_s(attempt: int, draw: float, base_s: float = 0.02, cap_s: float = 1.0) -> float:
     """Exponential backoff with full jitter; `draw` in [0, 1) is the injected randomness."""
-    return draw * min(cap_s, base_s * 2**attempt)
+    scale: int = 2**attempt
+    return draw * min(cap_s, base_s * scale)

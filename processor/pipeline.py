@@ -133,4 +133,5 @@ def remaining_s(context: Any, reserve_s: float = 1.0) -> float | None:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
-    return max(0.1, remaining() / 1000 - reserve_s)
+    remaining_ms: float = remaining()
+    return max(0.1, remaining_ms / 1000 - reserve_s)

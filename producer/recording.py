@@ -102,7 +102,7 @@ def capture_microphone(seconds: float, rate: int = SAMPLE_RATE) -> bytes | None:
     chunks: list[bytes] = []
     lock = threading.Lock()
 
-    def collect(_: Any, data: bytes) -> None:
+    def collect(_: Any, data: memoryview) -> None:
         with lock:
             chunks.append(bytes(data))
 
