@@ -7,7 +7,9 @@ same JSON directly (Kinesis' wire shape: base64 `Data`, epoch-seconds
 `ApproximateArrivalTimestamp`), from the same backend call, so behaviour and errors are moto's.
 
 Install it in the process that runs moto's server, before serving: `install()`. It is opt-in:
-gateway_adapter.embedded decides whether to use it."""
+gateway_adapter.embedded decides whether to use it. moto has no public hook for this: the method
+it replaces is checked by tests/gateway_adapter/test_dependency_internals.py, and moto is
+bounded in pyproject.toml."""
 
 from __future__ import annotations
 
