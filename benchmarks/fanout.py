@@ -228,7 +228,7 @@ def _throughput(pipeline: Any, domain: str, sink_url: str, batch: int, baseline:
     import json
     import urllib.request
 
-    from processor.handlers import send_iot_message
+    from processor.handlers import BatchResponse, send_iot_message
 
     store = pipeline.store
     wanted = [Subscription.from_dict({"event_type": "NESClick"})]
@@ -238,7 +238,7 @@ def _throughput(pipeline: Any, domain: str, sink_url: str, batch: int, baseline:
         with urllib.request.urlopen(f"{sink_url}/_stats", timeout=5) as response:
             return int(json.load(response)["frames"])
 
-    def run(count: int) -> tuple[float, int, dict[str, Any]]:
+    def run(count: int) -> tuple[float, int, BatchResponse]:
         event = _kinesis_event([Event.create("NESClick", CLICK) for _ in range(count)])
         before = frames()
         started = time.perf_counter()

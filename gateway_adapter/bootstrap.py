@@ -9,23 +9,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
 from .serverless_config import ConfigError
 from .service import Service
 
-__all__ = ["Change", "bootstrap_resources"]
+__all__ = ["Change", "ResourceKind", "bootstrap_resources"]
 
 STREAM_ACTIVE_TIMEOUT_S = 60
 ClientFactory = Callable[[str], Any]
+ResourceKind = Literal["stream", "table", "bucket", "queue", "topic"]
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     logical_id: str
-    kind: str
+    kind: ResourceKind
     name: str
     created: bool
 

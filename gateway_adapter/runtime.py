@@ -30,7 +30,7 @@ import os
 import sys
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -158,7 +158,7 @@ class LambdaRuntime:
         self._prepared[function_name] = prepared
         return prepared
 
-    async def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
+    async def invoke(self, function_name: str, event: Mapping[str, Any]) -> Any:
         if self.sandboxes is not None:
             return await self._invoke_sandboxed(self.sandboxes, function_name, event)
         prepared = self._prepare(function_name)
@@ -198,7 +198,7 @@ class LambdaRuntime:
             raise FunctionError(function_name, f"{type(error).__name__}: {error}") from error
 
     async def _invoke_sandboxed(
-        self, sandboxes: Sandboxes, function_name: str, event: dict[str, Any]
+        self, sandboxes: Sandboxes, function_name: str, event: Mapping[str, Any]
     ) -> Any:
         function = self.service.functions.get(function_name)
         if function is None:

@@ -10,7 +10,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -85,7 +85,7 @@ class WebSocketApi:
         self.idle.set()
         self.accepting = True
 
-    async def _integrate(self, function_name: str, event: dict[str, Any]) -> Any:
+    async def _integrate(self, function_name: str, event: Mapping[str, Any]) -> Any:
         """The Lambda integration, cut off at API Gateway's 29 s even when the function's own
         timeout is longer (the function then runs on, as in AWS)."""
         try:

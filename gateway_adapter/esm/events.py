@@ -9,10 +9,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 __all__ = [
     "EventSource",
+    "KinesisBatchEvent",
+    "KinesisData",
+    "KinesisEventRecord",
     "StreamRecord",
     "batch_event",
     "event_record",
@@ -21,6 +24,29 @@ __all__ = [
     "raw_kinesis_parsing",
     "role_arn",
 ]
+
+
+class KinesisData(TypedDict):
+    kinesisSchemaVersion: Literal["1.0"]
+    partitionKey: str
+    sequenceNumber: str
+    data: str  # base64
+    approximateArrivalTimestamp: float  # epoch seconds
+
+
+class KinesisEventRecord(TypedDict):
+    kinesis: KinesisData
+    eventSource: Literal["aws:kinesis"]
+    eventVersion: Literal["1.0"]
+    eventID: str  # shardId:sequenceNumber
+    eventName: Literal["aws:kinesis:record"]
+    invokeIdentityArn: str
+    awsRegion: str
+    eventSourceARN: str
+
+
+class KinesisBatchEvent(TypedDict):
+    Records: list[KinesisEventRecord]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +113,7 @@ def role_arn(account_id: str, service: str, stage: str, region: str) -> str:
     return f"arn:aws:iam::{account_id}:role/{service}-{stage}-{region}-lambdaRole"
 
 
-def event_record(record: StreamRecord, source: EventSource) -> dict[str, Any]:
+def event_record(record: StreamRecord, source: EventSource) -> KinesisEventRecord:
     return {
         "kinesis": {
             "kinesisSchemaVersion": "1.0",
@@ -171,5 +197,5 @@ _EMPTY = {
 _FIXED_SIZE = len(json.dumps(_EMPTY, separators=(",", ":"))) - len('""' * 6 + '":"' + "0")
 
 
-def batch_event(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def batch_event(records: Iterable[KinesisEventRecord]) -> KinesisBatchEvent:
     return {"Records": list(records)}

@@ -31,7 +31,14 @@ from .decisions import (
     take_batch,
 )
 from .destinations import Destinations, on_failure_record
-from .events import EventSource, StreamRecord, batch_event, event_record, payload_size
+from .events import (
+    EventSource,
+    KinesisBatchEvent,
+    StreamRecord,
+    batch_event,
+    event_record,
+    payload_size,
+)
 from .leases import SHARD_END, Lease, LeaseLost, LeaseTable
 
 __all__ = ["Invoke", "Mapping", "ShardWorker"]
@@ -43,7 +50,7 @@ MAX_BUFFERED_BYTES = 2 * 10 * 1024 * 1024
 log = logging.getLogger(__name__)
 
 # (function name, event) -> the handler's result; raises on a function error or timeout.
-Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
+Invoke = Callable[[str, KinesisBatchEvent], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)

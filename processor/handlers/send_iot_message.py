@@ -12,6 +12,7 @@ from messages import Event, Source, ValidationError, decode_kinesis_data
 from ..logs import Invocation
 from ..pipeline import record_stamp, remaining_s
 from ..wiring import pipeline
+from . import BatchItemFailure, BatchResponse
 
 __all__ = ["decode_records", "handle"]
 
@@ -37,7 +38,7 @@ def decode_records(
     return events, poison
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any) -> BatchResponse:
     log = Invocation("send_iot_message", context)
     try:
         records = event.get("Records") or []
@@ -47,7 +48,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             log.warn("dropped a malformed record", sequence_number=sequence, reason=reason)
         report = pipeline().fan_out(events, Source.KINESIS, remaining_s(context))
         log.add(**report.counts())
-        failures = [
+        failures: list[BatchItemFailure] = [
             {"itemIdentifier": records[tag]["kinesis"]["sequenceNumber"]}
             for tag in sorted(report.failed_tags)
         ]
