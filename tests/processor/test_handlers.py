@@ -92,10 +92,10 @@ def test_authorizer_denies_bad_tokens(processor_env, token, log_lines):
 # -- connection_manager ----------------------------------------------------------------------
 
 
-def test_connect_stores_and_disconnect_removes_everything(env, store):
+def test_connect_stores_and_disconnect_removes_everything(env, store, stored):
     connect(env, "a=", SHIPPER, [{"event_type": "NESClick"}, {"event_type": "DashClick"}])
-    found, _ = store.get_connection("a=")
-    assert (found.role, found.subject, found.domain_name, found.stage) == (
+    found = stored.connection("a=")
+    assert (found["role"], found["subject"], found["domain_name"], found["stage"]) == (
         "shipper",
         "p1",
         env.domain_name,
@@ -103,14 +103,14 @@ def test_connect_stores_and_disconnect_removes_everything(env, store):
     )
     event = websocket_event("$disconnect", "a=", env.domain_name)
     assert connection_manager.handle(event, None) == {"statusCode": 200}
-    assert store.get_connection("a=") is None
+    assert stored.items("a=") == []
     assert store.subscribers("NESClick").subscribers == []
 
 
-def test_connect_without_a_role_is_refused(env, store):
+def test_connect_without_a_role_is_refused(env, stored):
     event = websocket_event("$connect", "a=", env.domain_name, authorizer={})
     assert connection_manager.handle(event, None) == {"statusCode": 403}
-    assert store.get_connection("a=") is None
+    assert stored.items("a=") == []
 
 
 def test_connection_manager_refuses_other_routes(env):
@@ -146,7 +146,8 @@ def test_subscribe_answers_with_what_was_accepted(env, store):
             }
         ],
     }
-    assert store.subscriptions_of("a=") == [Subscription.from_dict(raw[0])]
+    (subscriber,) = store.subscribers("NESClick").subscribers
+    assert subscriber.subscriptions == (Subscription.from_dict(raw[0]),)
 
 
 @pytest.mark.parametrize(
@@ -193,7 +194,7 @@ def test_subscribe_answers_with_what_was_accepted(env, store):
         ),
     ],
 )
-def test_bad_subscriptions_get_an_error_and_change_nothing(env, store, body, field):
+def test_bad_subscriptions_get_an_error_and_change_nothing(env, stored, body, field):
     connect(env, "a=", subs=[{"event_type": "PhotoUpload"}])
     answer = subscribe.handle(websocket_event("subscribe", "a=", env.domain_name, body=body), None)
     frame = json.loads(answer["body"])
@@ -202,7 +203,7 @@ def test_bad_subscriptions_get_an_error_and_change_nothing(env, store, body, fie
         "invalid_subscription",
         field,
     )
-    assert [s.event_type.value for s in store.subscriptions_of("a=")] == ["PhotoUpload"]
+    assert stored.subscribed_types("a=") == ["PhotoUpload"]
 
 
 def test_subscribe_from_an_unknown_connection(env):
@@ -341,7 +342,7 @@ def test_a_batch_is_grouped_by_type_and_poison_is_dropped(env, log_lines):
     assert (summary["records"], summary["invalid"], summary["delivered"]) == (6, 2, 4)
 
 
-def test_only_retryable_delivery_failures_are_reported(env, store):
+def test_only_retryable_delivery_failures_are_reported(env, store, stored):
     connect(env, "busy=", subs=[{"event_type": "DashClick"}])
     connect(env, "gone=", subs=[{"event_type": "NESClick"}])
     connect(env, "ok=", subs=[{"event_type": "NESClick"}, {"event_type": "DashClick"}])
@@ -354,7 +355,7 @@ def test_only_retryable_delivery_failures_are_reported(env, store):
         "batchItemFailures": [{"itemIdentifier": batch["Records"][1]["kinesis"]["sequenceNumber"]}]
     }
     assert len(env.received("ok=")) == 2
-    assert store.get_connection("gone=") is None  # a 410 removes the connection ...
+    assert stored.items("gone=") == []  # a 410 removes the connection ...
     assert [s.connection_id for s in store.subscribers("NESClick").subscribers] == ["ok="]
 
 
