@@ -8,7 +8,8 @@ endpoint. A handler (Tumble's processor, or any other) finds it by this rule:
 `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI` when set; otherwise `http://{domainName}/{stage}`
 when domainName's host is loopback (`127.0.0.1`, `localhost` in any case, or `[::1]`, with or
 without a port; a bare `::1` is no host:port and counts as remote), else
-`https://{domainName}/{stage}` (the AWS form). `management_endpoint` implements it."""
+`https://{domainName}/{stage}` (the AWS form). The emulator itself needs no such function: its
+@connections API is wherever its events say it is."""
 
 from __future__ import annotations
 
@@ -36,14 +37,12 @@ __all__ = [
     "disconnect_event",
     "disconnect_headers",
     "iso_time",
-    "management_endpoint",
     "message_event",
     "new_id",
     "valid_connection_id",
 ]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 # AWS ids (connectionId, requestId, messageId) look like "L0SM9cOFvHcCIhw=": 16 characters of
 # the URL-safe base64 alphabet, the last one '=': 11 bytes encode to exactly that.
 _ID_BYTES = 11
@@ -79,18 +78,6 @@ def iso_time(epoch_ms: int) -> str:
         f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
         f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{epoch_ms % 1000:03d}Z"
     )
-
-
-def management_endpoint(domain_name: str, stage: str, env: Mapping[str, str]) -> str:
-    explicit = env.get("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")
-    if explicit:
-        return explicit.rstrip("/")
-    if domain_name.startswith("["):
-        host = domain_name[: domain_name.find("]") + 1]
-    else:
-        host = domain_name.split(":", 1)[0] if domain_name.count(":") == 1 else domain_name
-    scheme = "http" if host.lower() in _LOOPBACK else "https"
-    return f"{scheme}://{domain_name}/{stage}"
 
 
 EventType = Literal["CONNECT", "MESSAGE", "DISCONNECT"]

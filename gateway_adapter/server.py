@@ -64,10 +64,6 @@ class Gateway:
     def url(self) -> str:
         return f"ws://{self.domain_name}/{self.config.stage}"
 
-    @property
-    def management_url(self) -> str:
-        return f"http://{self.domain_name}/{self.config.stage}"
-
     async def start(self) -> None:
         self._runner = web.AppRunner(
             self.app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S

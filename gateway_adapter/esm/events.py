@@ -19,7 +19,6 @@ __all__ = [
     "StreamRecord",
     "batch_event",
     "event_record",
-    "event_record_size",
     "payload_size",
     "raw_kinesis_parsing",
     "role_arn",
@@ -58,11 +57,6 @@ class StreamRecord:
     partition_key: str
     data_b64: str
     arrival: float
-
-    @property
-    def position(self) -> int:
-        """Kinesis sequence numbers are decimal strings that order as integers within a shard."""
-        return int(self.sequence_number)
 
     @classmethod
     def from_kinesis(cls, raw: Mapping[str, Any]) -> StreamRecord:
@@ -132,27 +126,10 @@ def event_record(record: StreamRecord, source: EventSource) -> KinesisEventRecor
     }
 
 
-def event_record_size(record: dict[str, Any]) -> int:
-    """Bytes this record adds to the invocation payload (its compact JSON plus a separating
-    comma), counted without serialising it: only the record's own values vary in length."""
-    kinesis = record["kinesis"]
-    variable = (
-        len(encode_basestring_ascii(kinesis["partitionKey"]))
-        + len(kinesis["sequenceNumber"])
-        + len(kinesis["data"])
-        + 4  # the quotes of those two: digits and base64 need no escapes
-        + len(repr(kinesis["approximateArrivalTimestamp"]))
-        + len(encode_basestring_ascii(record["eventID"]))
-        + len(encode_basestring_ascii(record["invokeIdentityArn"]))
-        + len(encode_basestring_ascii(record["awsRegion"]))
-        + len(encode_basestring_ascii(record["eventSourceARN"]))
-    )
-    return _FIXED_SIZE + variable + 1
-
-
 def payload_size(record: StreamRecord, fixed_size: int) -> int:
-    """event_record_size of the record's event, from its source's `fixed_size`, cheaply: the
-    poller sizes every record it reads against the 6 MB payload cap."""
+    """Bytes the record's event adds to the invocation payload (its compact JSON plus a
+    separating comma), from its source's `fixed_size` without serialising it: the poller sizes
+    every record it reads against the 6 MB payload cap."""
     return (
         fixed_size
         + len(encode_basestring_ascii(record.partition_key))

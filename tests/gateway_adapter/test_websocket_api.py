@@ -267,7 +267,7 @@ def test_domain_name_and_stage_point_back_at_the_gateway(probe: RunningGateway) 
     assert json.loads(ws.recv()) == {"own": "post", "echo": "via management api"}
     context = events_of("CONNECT")[-1]["requestContext"]
     assert context["domainName"] == probe.gateway.domain_name
-    assert f"http://{context['domainName']}/{context['stage']}" == probe.gateway.management_url
+    assert f"http://{context['domainName']}/{context['stage']}" == probe.management_url
     ws.close()
 
 
