@@ -27,11 +27,10 @@ DEFAULT_MAX_ATTEMPTS = 5
 class DeliveryReport:
     delivered: int = 0
     gone: set[str] = field(default_factory=set)
-    gone_posts: int = 0
     rejected: int = 0
     failed: int = 0  # retryable failures that outlived their retries
     failed_tags: set[int] = field(default_factory=set)
-    attempts: int = 0
+    attempts: int = 0  # posts tried, retries included: above the posts, throttling
 
 
 ClientFor = Callable[[str], Awaitable[Any]]
@@ -69,14 +68,13 @@ class Deliverer:
     async def _worker(self, queue: deque[list[Post]], report: DeliveryReport) -> None:
         while queue:
             posts = queue.popleft()
-            for index, post in enumerate(posts):
+            for post in posts:
                 outcome = await self._post(post, report)
                 if outcome is Outcome.DELIVERED:
                     report.delivered += 1
                 elif outcome is Outcome.GONE:
                     # The rest of this connection's frames would be 410 too.
                     report.gone.add(post.connection_id)
-                    report.gone_posts += len(posts) - index
                     break
                 elif outcome is Outcome.REJECTED:
                     report.rejected += 1

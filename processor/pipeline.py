@@ -26,16 +26,22 @@ class FanoutReport:
     gone: int = 0  # connections removed after a 410
     failed: int = 0  # posts that failed for a retryable reason
     rejected: int = 0
+    post_attempts: int = 0  # retries included: more than the posts means throttling
     failed_tags: set[int] = field(default_factory=set)
     lookups: dict[str, Lookup] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
+        """What the invocation's log line reports, the subscriber lookup's cost included (index
+        pages and items read: the fan-out's scaling)."""
         return {
             "delivered": self.delivered,
             "filtered": self.filtered,
             "gone": self.gone,
             "failed": self.failed,
             "rejected": self.rejected,
+            "post_attempts": self.post_attempts,
+            "index_pages": sum(lookup.pages for lookup in self.lookups.values()),
+            "index_items": sum(lookup.items for lookup in self.lookups.values()),
         }
 
 
@@ -90,6 +96,7 @@ class Pipeline:
             report.delivered = delivery.delivered
             report.failed = delivery.failed
             report.rejected = delivery.rejected
+            report.post_attempts = delivery.attempts
             report.failed_tags = delivery.failed_tags
             report.gone = len(delivery.gone)
             if delivery.gone:

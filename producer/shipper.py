@@ -52,11 +52,17 @@ class Summary:
     dropped: int
     spilled: int
     lost: int = 0
+    kinesis_calls: int = 0
+    kinesis_failed_calls: int = 0
+    websocket_connects: int = 0
+    websocket_refused: int = 0
 
     def lines(self) -> list[str]:
         return [
             f"submitted {self.submitted}",
             f"sent: kinesis {self.kinesis_sent}, websocket {self.websocket_sent}",
+            f"kinesis PutRecords calls {self.kinesis_calls} ({self.kinesis_failed_calls} failed)",
+            f"websocket connects {self.websocket_connects} ({self.websocket_refused} refused)",
             f"retried {self.retried} (kinesis entries resent)",
             f"dropped {self.dropped} (websocket buffer overflow or unsent at exit)",
             f"spilled {self.spilled} (to the dead-letter file)",
@@ -129,4 +135,8 @@ class Shipper:
             dropped=w.dropped if w else 0,
             spilled=k.spilled if k else 0,
             lost=k.lost if k else 0,
+            kinesis_calls=k.calls if k else 0,
+            kinesis_failed_calls=k.failed_calls if k else 0,
+            websocket_connects=w.connects if w else 0,
+            websocket_refused=w.refused if w else 0,
         )

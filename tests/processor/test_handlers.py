@@ -259,6 +259,12 @@ def test_a_shipper_submission_reaches_the_matching_subscribers(env, log_lines):
     assert {
         k: log_lines[-1][k] for k in ("records", "delivered", "filtered", "gone", "failed")
     } == {"records": 1, "delivered": 1, "filtered": 1, "gone": 0, "failed": 0}
+    # the lookup's cost: one index page holding the two NESClick subscriptions; one post
+    assert {k: log_lines[-1][k] for k in ("index_pages", "index_items", "post_attempts")} == {
+        "index_pages": 1,
+        "index_items": 2,
+        "post_attempts": 1,
+    }
     assert "duration_ms" in log_lines[-1]
 
 
