@@ -15,8 +15,8 @@ import pytest
 import websocket
 from botocore.config import Config
 
+from .clients import connect, events_of, wait_for
 from .conftest import PROBE_YML, RunningGateway
-from .test_websocket_api import connect, events_of, wait_for
 
 
 def connection_id(gateway: RunningGateway) -> str:

@@ -210,6 +210,7 @@ def test_disconnect_reports_client_close_code_and_reason(probe: RunningGateway) 
 
 def test_disconnect_runs_when_the_client_just_drops(probe: RunningGateway) -> None:
     ws = connect(probe)
+    assert ws.sock is not None
     ws.sock.close()  # no close frame
     event = wait_for(lambda: events_of("DISCONNECT"))[-1]
     assert event["requestContext"]["disconnectStatusCode"] in (1000, 1006)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import websocket
@@ -26,7 +27,7 @@ from .conftest import GatewayProcess, make_token
 pytestmark = pytest.mark.slow
 
 # Per event type: a message, a filter it passes, one it fails, and a projection.
-CASES = {
+CASES: dict[str, tuple[dict[str, Any], tuple[str, str], tuple[str, str], list[str]]] = {
     "NESClick": (
         {"color": "red", "button": "A", "axis": None, "value": None, "source": "websocket"},
         ("color", "r*"), ("color", "blue"), ["button", "source"],
@@ -105,7 +106,7 @@ def assert_silent(*sockets: websocket.WebSocket) -> None:
         ws.settimeout(QUIET_S)
         with pytest.raises(websocket.WebSocketTimeoutException):
             frame = ws.recv()
-            pytest.fail(f"unexpected frame {frame}")
+            pytest.fail(f"unexpected frame {frame!r}")
 
 
 def expect_frame(ws: websocket.WebSocket, event: Event, source: str) -> None:

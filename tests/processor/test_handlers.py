@@ -11,6 +11,7 @@ import pytest
 
 from messages import Event, Subscription, submit_envelope, subscribe_envelope
 from processor.handlers import (
+    ProxyResponse,
     authorizer,
     connection_manager,
     send_iot_message,
@@ -225,7 +226,7 @@ def test_subscribe_accepts_a_binary_frame(env, store):
 # -- submit_iot_event ------------------------------------------------------------------------
 
 
-def submit(sink, cid: str, body: str) -> dict:
+def submit(sink, cid: str, body: str) -> ProxyResponse:
     who = SHIPPER if cid.startswith("ship") else VIEWER
     event = websocket_event("submitIotEvent", cid, sink.domain_name, body=body, authorizer=who)
     return submit_iot_event.handle(event, None)
