@@ -121,6 +121,12 @@ KNOWN_EXCEPTIONS: Counter[tuple[str, str]] = Counter(
         ("spectator/watch.py", "event"): 1,
         ("spectator/watch_model.py", "event"): 1,
         ("spectator/watch_view.py", "payload"): 1,
+        # The same words, not the wire's fields: the log line's message, the dead-letter file's
+        # error, the page's HTTP error body, the watcher's status label.
+        ("processor/logs.py", "message"): 1,
+        ("producer/deadletter.py", "error"): 1,
+        ("spectator/page.py", "error"): 1,
+        ("spectator/watch_view.py", "subscribed"): 1,
     }
 )
 
