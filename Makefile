@@ -61,6 +61,7 @@ local: $(STAMP) web
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: $(STAMP) lint web-test $(KINESIS_MOCK)/node_modules/.installed $(DEPLOY)/node_modules/.installed
 	$(BIN)/python -m pytest

@@ -126,10 +126,10 @@ async def baseline_server(port: int) -> None:
 
 async def poster(url: str, ids: list[str], total: int, concurrency: int) -> None:
     import aiobotocore.session
-    from botocore.config import Config
+    from aiobotocore.config import AioConfig
 
     session = aiobotocore.session.get_session()
-    config = Config(max_pool_connections=concurrency, retries={"max_attempts": 1})
+    config = AioConfig(max_pool_connections=concurrency, retries={"max_attempts": 1})
     async with session.create_client(
         "apigatewaymanagementapi",
         endpoint_url=url,

@@ -266,7 +266,7 @@ def _throughput(pipeline: Any, domain: str, sink_url: str, batch: int, baseline:
     import json
     import urllib.request
 
-    from processor.handlers import send_iot_message
+    from processor.handlers import BatchResponse, send_iot_message
 
     store = pipeline.store
     wanted = [Subscription.from_dict({"event_type": "NESClick"})]
@@ -276,7 +276,7 @@ def _throughput(pipeline: Any, domain: str, sink_url: str, batch: int, baseline:
         with urllib.request.urlopen(f"{sink_url}/_stats", timeout=5) as response:
             return int(json.load(response)["frames"])
 
-    def run(count: int) -> tuple[float, int, dict[str, Any]]:
+    def run(count: int) -> tuple[float, int, BatchResponse]:
         event = _kinesis_event([Event.create("NESClick", CLICK) for _ in range(count)])
         before = frames()
         started = time.perf_counter()
@@ -357,7 +357,8 @@ def main(argv: list[str]) -> int:
             ROOT / "serverless.yml",
             Options(stage="bench", region=REGION, account_id="123456789012"),
         )
-        bootstrap_resources(service, lambda name: session.client(name, endpoint_url=endpoint))
+        make: Callable[..., Any] = session.client  # the service is named at run time
+        bootstrap_resources(service, lambda name: make(name, endpoint_url=endpoint))
         os.environ.update(service.functions["send_iot_message"].environment)
         from processor import wiring
 

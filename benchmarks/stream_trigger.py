@@ -31,7 +31,7 @@ import aiobotocore.session
 from benchmarks import results
 from benchmarks.common import ROOT, embedded_backend
 from gateway_adapter.esm import EventSourceMappings
-from gateway_adapter.esm.events import raw_kinesis_parsing
+from gateway_adapter.esm.events import KinesisBatchEvent, raw_kinesis_parsing
 from gateway_adapter.service import Function, Service, StreamTrigger
 
 __all__ = ["main"]
@@ -96,7 +96,7 @@ async def _latency(kinesis: Any, poll_interval: float, probes: int) -> list[floa
     arrived: dict[str, float] = {}
     seen = asyncio.Event()
 
-    async def invoke(function: str, event: dict[str, Any]) -> None:
+    async def invoke(function: str, event: KinesisBatchEvent) -> None:
         now = time.perf_counter()
         for record in event["Records"]:
             arrived[record["kinesis"]["partitionKey"]] = now
@@ -193,7 +193,7 @@ async def _through_trigger(
     done = asyncio.Event()
     invocations = 0
 
-    async def invoke(function: str, event: dict[str, Any]) -> None:
+    async def invoke(function: str, event: KinesisBatchEvent) -> None:
         nonlocal delivered, invocations
         invocations += 1
         delivered += len(event["Records"])

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
 from .serverless_config import ConfigError
 from .service import Service
 
-__all__ = ["Change", "bootstrap_resources"]
+__all__ = ["Change", "ResourceKind", "bootstrap_resources"]
 
 STREAM_ACTIVE_TIMEOUT_S = 60
 # AWS::SQS::Queue properties that are CreateQueue attributes of the same name and meaning.
@@ -30,12 +30,13 @@ QUEUE_ATTRIBUTES = (
     "ContentBasedDeduplication",
 )
 ClientFactory = Callable[[str], Any]
+ResourceKind = Literal["stream", "table", "bucket", "queue", "topic"]
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     logical_id: str
-    kind: str
+    kind: ResourceKind
     name: str
     created: bool
 
@@ -200,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
 
     def client(name: str) -> Any:
-        return session.client(name, endpoint_url=endpoint)
+        make: Callable[..., Any] = session.client  # the service is named at run time
+        return make(name, endpoint_url=endpoint)
 
     account = client("sts").get_caller_identity()["Account"]
     try:

@@ -148,5 +148,6 @@ class GuardedWebSocketResponse(web.WebSocketResponse):
 
     def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
         super()._post_start(request, protocol, writer)
-        # Private aiohttp attribute: the one place the frame parser can be wrapped.
+        # Private aiohttp attribute: the one place the frame parser can be wrapped (checked by
+        # tests/gateway_adapter/test_dependency_internals.py; aiohttp is bounded in pyproject).
         request.protocol._payload_parser = _GuardedParser(self._parser, self._reader)

@@ -11,6 +11,7 @@ import signal
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from types import TracebackType
 

@@ -8,7 +8,8 @@ endpoint. A handler (Tumble's processor, or any other) finds it by this rule:
 `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI` when set; otherwise `http://{domainName}/{stage}`
 when domainName's host is loopback (`127.0.0.1`, `localhost` in any case, or `[::1]`, with or
 without a port; a bare `::1` is no host:port and counts as remote), else
-`https://{domainName}/{stage}` (the AWS form). `management_endpoint` implements it."""
+`https://{domainName}/{stage}` (the AWS form). The emulator itself needs no such function: its
+@connections API is wherever its events say it is."""
 
 from __future__ import annotations
 
@@ -18,10 +19,17 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
+    "AuthorizerEvent",
+    "ConnectEvent",
     "ConnectionFacts",
+    "DisconnectEvent",
+    "EventType",
+    "Identity",
+    "MessageEvent",
+    "RequestContext",
     "api_id",
     "authorizer_event",
     "clf_time",
@@ -29,14 +37,12 @@ __all__ = [
     "disconnect_event",
     "disconnect_headers",
     "iso_time",
-    "management_endpoint",
     "message_event",
     "new_id",
     "valid_connection_id",
 ]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 # AWS ids (connectionId, requestId, messageId) look like "L0SM9cOFvHcCIhw=": 16 characters of
 # the URL-safe base64 alphabet, the last one '=': 11 bytes encode to exactly that.
 _ID_BYTES = 11
@@ -74,16 +80,69 @@ def iso_time(epoch_ms: int) -> str:
     )
 
 
-def management_endpoint(domain_name: str, stage: str, env: Mapping[str, str]) -> str:
-    explicit = env.get("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")
-    if explicit:
-        return explicit.rstrip("/")
-    if domain_name.startswith("["):
-        host = domain_name[: domain_name.find("]") + 1]
-    else:
-        host = domain_name.split(":", 1)[0] if domain_name.count(":") == 1 else domain_name
-    scheme = "http" if host.lower() in _LOOPBACK else "https"
-    return f"{scheme}://{domain_name}/{stage}"
+EventType = Literal["CONNECT", "MESSAGE", "DISCONNECT"]
+
+
+class Identity(TypedDict):
+    userAgent: str
+    sourceIp: str
+
+
+class RequestContext(TypedDict):
+    """`requestContext` of every event, as AWS spells it; some keys belong to one event type."""
+
+    routeKey: str
+    eventType: EventType
+    extendedRequestId: str
+    requestTime: str
+    messageDirection: Literal["IN"]
+    stage: str
+    connectedAt: int
+    requestTimeEpoch: int
+    identity: Identity
+    requestId: str
+    domainName: str
+    connectionId: str
+    apiId: str
+    authorizer: NotRequired[dict[str, Any]]  # every event after an authorizer allowed $connect
+    messageId: NotRequired[str]  # MESSAGE only
+    disconnectStatusCode: NotRequired[int]  # DISCONNECT only
+    disconnectReason: NotRequired[str]  # DISCONNECT only
+
+
+class ConnectEvent(TypedDict):
+    headers: dict[str, str]
+    multiValueHeaders: dict[str, list[str]]
+    requestContext: RequestContext
+    isBase64Encoded: bool
+    queryStringParameters: NotRequired[dict[str, str]]  # only when the URL has a query
+    multiValueQueryStringParameters: NotRequired[dict[str, list[str]]]
+
+
+class MessageEvent(TypedDict):
+    requestContext: RequestContext
+    body: str
+    isBase64Encoded: bool  # binary frames arrive base64-encoded
+
+
+class DisconnectEvent(TypedDict):
+    headers: dict[str, str]
+    multiValueHeaders: dict[str, list[str]]
+    requestContext: RequestContext
+    isBase64Encoded: bool
+
+
+class AuthorizerEvent(TypedDict):
+    """The REQUEST authorizer's: CONNECT's headers and context, no body flag, query always."""
+
+    headers: dict[str, str]
+    multiValueHeaders: dict[str, list[str]]
+    requestContext: RequestContext
+    queryStringParameters: dict[str, str]
+    multiValueQueryStringParameters: dict[str, list[str]]
+    type: Literal["REQUEST"]
+    methodArn: str
+    stageVariables: dict[str, str]
 
 
 @dataclass(slots=True)
@@ -101,9 +160,9 @@ class ConnectionFacts:
 
 
 def _context(
-    facts: ConnectionFacts, route_key: str, event_type: str, request_id: str, now_s: float
-) -> dict[str, Any]:
-    context: dict[str, Any] = {
+    facts: ConnectionFacts, route_key: str, event_type: EventType, request_id: str, now_s: float
+) -> RequestContext:
+    context: RequestContext = {
         "routeKey": route_key,
         "eventType": event_type,
         "extendedRequestId": request_id,
@@ -134,8 +193,8 @@ def connect_event(
     now_s: float,
     headers: Mapping[str, list[str]],
     query: Mapping[str, list[str]],
-) -> dict[str, Any]:
-    event: dict[str, Any] = {
+) -> ConnectEvent:
+    event: ConnectEvent = {
         "headers": _single(headers),
         "multiValueHeaders": {name: list(values) for name, values in headers.items()},
         "requestContext": _context(facts, "$connect", "CONNECT", request_id, now_s),
@@ -155,7 +214,7 @@ def message_event(
     now_s: float,
     body: str,
     is_base64: bool,
-) -> dict[str, Any]:
+) -> MessageEvent:
     context = _context(facts, route_key, "MESSAGE", request_id, now_s)
     context["messageId"] = message_id
     return {"requestContext": context, "body": body, "isBase64Encoded": is_base64}
@@ -170,7 +229,7 @@ def disconnect_headers(domain_name: str) -> dict[str, list[str]]:
 
 def disconnect_event(
     facts: ConnectionFacts, request_id: str, now_s: float, status_code: int, reason: str
-) -> dict[str, Any]:
+) -> DisconnectEvent:
     context = _context(facts, "$disconnect", "DISCONNECT", request_id, now_s)
     context["disconnectStatusCode"] = status_code
     context["disconnectReason"] = reason
@@ -190,13 +249,17 @@ def authorizer_event(
     headers: Mapping[str, list[str]],
     query: Mapping[str, list[str]],
     method_arn: str,
-) -> dict[str, Any]:
+) -> AuthorizerEvent:
     """The REQUEST authorizer's event for `$connect` (the CONNECT event plus type and ARN)."""
-    event = connect_event(facts, request_id, now_s, headers, query)
-    event.pop("isBase64Encoded")
-    event["requestContext"].pop("authorizer", None)
-    event.update({"type": "REQUEST", "methodArn": method_arn, "stageVariables": {}})
-    if "queryStringParameters" not in event:
-        event["queryStringParameters"] = {}
-        event["multiValueQueryStringParameters"] = {}
-    return event
+    context = _context(facts, "$connect", "CONNECT", request_id, now_s)
+    context.pop("authorizer", None)
+    return {
+        "headers": _single(headers),
+        "multiValueHeaders": {name: list(values) for name, values in headers.items()},
+        "requestContext": context,
+        "queryStringParameters": _single(query),
+        "multiValueQueryStringParameters": {k: list(v) for k, v in query.items()},
+        "type": "REQUEST",
+        "methodArn": method_arn,
+        "stageVariables": {},
+    }

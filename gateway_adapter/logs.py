@@ -7,16 +7,17 @@ import json
 import logging
 import sys
 import time
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["ACCESS_LOGGER", "JsonFormatter", "access", "configure_logging"]
+__all__ = ["ACCESS_LOGGER", "AccessKind", "JsonFormatter", "access", "configure_logging"]
 
 ACCESS_LOGGER = "gateway_adapter.access"
 _access = logging.getLogger(ACCESS_LOGGER)
+AccessKind = Literal["connect", "message", "disconnect"]
 
 
 def access(
-    kind: str, route: str, status: int, duration_ms: float, connection_id: str, **extra: Any
+    kind: AccessKind, route: str, status: int, duration_ms: float, connection_id: str, **extra: Any
 ) -> None:
     """One access line; free when INFO is off (the benchmark runs that way)."""
     if not _access.isEnabledFor(logging.INFO):

@@ -31,7 +31,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -243,12 +243,12 @@ class LambdaRuntime:
             raise FunctionError(function_name, f"{type(error).__name__}: {error}") from error
 
     async def _invoke_sandboxed(
-        self, sandboxes: Sandboxes, function_name: str, event: dict[str, Any]
+        self, sandboxes: Sandboxes, function_name: str, event: Mapping[str, Any]
     ) -> Any:
         function = self.service.functions.get(function_name)
         if function is None:
             raise FunctionError(function_name, "no such function in the service")
-        request = {
+        request: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "request_id": str(uuid.uuid4()),
             "arn": lambda_identity(self.service, function_name)[1],

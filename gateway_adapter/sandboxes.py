@@ -179,8 +179,8 @@ class _Sandbox:
         if answer.get("id") != request["id"]:
             raise SandboxCrash(f"answer to request {answer.get('id')}, not {request['id']}")
         if "error" in answer:
-            error = answer["error"]
-            raise HandlerFailure(str(error.get("errorType")), str(error.get("errorMessage")))
+            failure = answer["error"]
+            raise HandlerFailure(str(failure.get("errorType")), str(failure.get("errorMessage")))
         return answer.get("result")
 
     def kill(self) -> None:

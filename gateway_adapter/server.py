@@ -64,10 +64,6 @@ class Gateway:
     def url(self) -> str:
         return f"ws://{self.domain_name}/{self.config.stage}"
 
-    @property
-    def management_url(self) -> str:
-        return f"http://{self.domain_name}/{self.config.stage}"
-
     async def start(self) -> None:
         self._runner = web.AppRunner(
             self.app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
@@ -75,9 +71,9 @@ class Gateway:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, backlog=4096)
         await site.start()
-        server = site._server  # the asyncio Server: the one place the bound port is known
-        if server is not None and server.sockets:
-            self.port = server.sockets[0].getsockname()[1]
+        addresses = self._runner.addresses  # what the sockets bound: port 0 becomes a real one
+        if addresses:
+            self.port = addresses[0][1]
 
     async def stop(self) -> None:
         """Closes every connection with 1001 and waits (bounded) for their $disconnect."""

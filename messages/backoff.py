@@ -10,4 +10,5 @@ __all__ = ["full_jitter_s"]
 def full_jitter_s(attempt: int, draw: float, base_s: float, cap_s: float) -> float:
     """Delay before try `attempt + 1`: `draw` (uniform in [0, 1)) times
     min(cap_s, base_s * 2**attempt); attempt counts from 0."""
-    return draw * min(cap_s, base_s * 2 ** max(0, attempt))
+    scale: int = 2 ** max(0, attempt)
+    return draw * min(cap_s, base_s * scale)

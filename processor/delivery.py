@@ -72,14 +72,13 @@ async def _answer(call: Awaitable[Any]) -> Answer:
 class DeliveryReport:
     delivered: int = 0
     gone: set[str] = field(default_factory=set)
-    gone_posts: int = 0
     rejected: int = 0
     rejected_codes: dict[str, int] = field(default_factory=dict)
     dropped: int = 0  # frames for clients that were not reading (429), given up on
     closed: set[str] = field(default_factory=set)  # readers that never read, deleted
     failed: int = 0  # failures of the endpoint that outlived their retries
     failed_tags: set[int] = field(default_factory=set)
-    attempts: int = 0
+    attempts: int = 0  # posts tried, retries included: above the posts, throttling
 
 
 @dataclass(slots=True)

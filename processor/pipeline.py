@@ -48,6 +48,8 @@ class FanoutReport:
     write_units: float = 0.0  # and write request units (removing gone connections)
 
     def counts(self) -> dict[str, int]:
+        """What the invocation's log line reports, the subscriber lookup's cost included (index
+        pages and items read: the fan-out's scaling)."""
         return {
             "delivered": self.delivered,
             "filtered": self.filtered,
@@ -140,6 +142,7 @@ class Pipeline:
             report.delivered = delivery.delivered
             report.failed = delivery.failed
             report.rejected = delivery.rejected
+            report.post_attempts = delivery.attempts
             report.failed_tags = delivery.failed_tags
             report.rejected_codes = delivery.rejected_codes
             report.dropped = delivery.dropped

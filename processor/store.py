@@ -191,13 +191,6 @@ class ConnectionStore:
         for chunk in _chunks(items, BATCH_WRITE_LIMIT):
             self._batch_write([{"PutRequest": {"Item": item}} for item in chunk])
 
-    def get_connection(self, connection_id: str) -> tuple[Connection, int] | None:
-        """The connection and its subscription version, read consistently."""
-        item = self._connection_record(connection_id)
-        if item is None:
-            return None
-        return _connection_of(item), int(item.get("sub_version", {"N": "0"})["N"])
-
     def _connection_record(self, connection_id: str) -> dict[str, Any] | None:
         response = self._db.get_item(
             TableName=self.table,
@@ -300,18 +293,6 @@ class ConnectionStore:
                 return False
             raise
         return True
-
-    def subscriptions_of(self, connection_id: str) -> list[Subscription]:
-        """A connection's subscriptions in the client's order (consistent read)."""
-        response = self._db.query(
-            TableName=self.table,
-            KeyConditionExpression="connection_id = :c AND begins_with(#i, :p)",
-            ExpressionAttributeNames={"#i": "item"},
-            ExpressionAttributeValues={":c": _s(connection_id), ":p": _s(SUBSCRIPTION_PREFIX)},
-            ConsistentRead=True,
-        )
-        items = sorted(response.get("Items", []), key=lambda item: int(item["position"]["N"]))
-        return [_subscription_of(item) for item in items]
 
     def subscribers(self, event_type: str) -> Lookup:
         """Every subscriber of one event type: a paginated Query on the sparse index."""

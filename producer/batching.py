@@ -168,7 +168,9 @@ def classify(
     acked: list[Entry] = []
     retry: list[Entry] = []
     dead: list[Entry] = []
-    outcomes = list(results) if results is not None else [None] * len(batch)
+    outcomes: list[Mapping[str, Any] | None] = (
+        list(results) if results is not None else [None] * len(batch)
+    )
     if len(outcomes) != len(batch):
         # A malformed answer: trust nothing in it, rather than guess which record is which.
         outcomes = [{"ErrorCode": "MalformedResponse"}] * len(batch)

@@ -59,7 +59,6 @@ class DeadLetter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.count = 0
 
     def write(self, event: Event, partition_key: str, error: str, attempts: int) -> None:
         line = json.dumps(
@@ -84,7 +83,6 @@ class DeadLetter:
                 out.flush()
                 os.fsync(out.fileno())
                 break
-        self.count += 1
 
 
 def _same_file(fd: int, path: Path) -> bool:

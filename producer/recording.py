@@ -102,7 +102,7 @@ def capture_microphone(seconds: float, rate: int = SAMPLE_RATE) -> bytes | None:
     chunks: list[bytes] = []
     lock = threading.Lock()
 
-    def collect(_: Any, data: bytes) -> None:
+    def collect(_: Any, data: memoryview) -> None:
         with lock:
             chunks.append(bytes(data))
 
@@ -142,7 +142,6 @@ class Recorder:
         self.bucket = bucket
         self.capture = capture
         self.seconds = seconds
-        self.uploads = 0
         self._busy = False
         self._said_no_device = False
         self.tasks: set[asyncio.Task[bool]] = set()
@@ -150,6 +149,7 @@ class Recorder:
     def trigger(self) -> None:
         if self._busy:
             return
+        self._busy = True  # now, not when the task starts: a second press meanwhile is ignored
         task = asyncio.get_running_loop().create_task(self.record_and_upload())
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -173,7 +173,6 @@ class Recorder:
                 Body=body,
                 ContentType="audio/wav",
             )
-            self.uploads += 1
             print(f"producer: uploaded s3://{self.bucket}/{RECORDING_KEY}", file=sys.stderr)
             return True
         except Exception as error:  # an upload failure must not stop the game

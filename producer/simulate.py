@@ -25,7 +25,7 @@ def nes_click(
     color: str, button: str, axis: int | None = None, value: float | None = None
 ) -> Event:
     """One press; `source` is restamped per path by the shipper."""
-    message = {
+    message: dict[str, object] = {
         MessageField.COLOR: color,
         MessageField.BUTTON: button,
         MessageField.AXIS: axis,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..service import StreamTrigger
-from .events import StreamRecord
+from .events import KinesisEventRecord, StreamRecord
 
 __all__ = [
     "CONDITION_RECORD_AGE",
@@ -51,7 +51,7 @@ class Pending:
     """A record read but not yet invoked: its event form and payload size are computed once."""
 
     record: StreamRecord
-    event: dict[str, Any]
+    event: KinesisEventRecord
     size: int
 
 

@@ -8,19 +8,44 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import Any
+from json.encoder import encode_basestring_ascii
+from typing import Any, Literal, TypedDict
 
 __all__ = [
     "EventSource",
+    "KinesisBatchEvent",
+    "KinesisData",
+    "KinesisEventRecord",
     "StreamRecord",
     "batch_event",
     "event_record",
-    "event_record_size",
     "payload_size",
     "raw_kinesis_parsing",
     "role_arn",
 ]
+
+
+class KinesisData(TypedDict):
+    kinesisSchemaVersion: Literal["1.0"]
+    partitionKey: str
+    sequenceNumber: str
+    data: str  # base64
+    approximateArrivalTimestamp: float  # epoch seconds
+
+
+class KinesisEventRecord(TypedDict):
+    kinesis: KinesisData
+    eventSource: Literal["aws:kinesis"]
+    eventVersion: Literal["1.0"]
+    eventID: str  # shardId:sequenceNumber
+    eventName: Literal["aws:kinesis:record"]
+    invokeIdentityArn: str
+    awsRegion: str
+    eventSourceARN: str
+
+
+class KinesisBatchEvent(TypedDict):
+    Records: list[KinesisEventRecord]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +57,6 @@ class StreamRecord:
     partition_key: str
     data_b64: str
     arrival: float
-
-    @property
-    def position(self) -> int:
-        """Kinesis sequence numbers are decimal strings that order as integers within a shard."""
-        return int(self.sequence_number)
 
     @classmethod
     def from_kinesis(cls, raw: Mapping[str, Any]) -> StreamRecord:
@@ -87,7 +107,7 @@ def role_arn(account_id: str, service: str, stage: str, region: str) -> str:
     return f"arn:aws:iam::{account_id}:role/{service}-{stage}-{region}-lambdaRole"
 
 
-def event_record(record: StreamRecord, source: EventSource) -> dict[str, Any]:
+def event_record(record: StreamRecord, source: EventSource) -> KinesisEventRecord:
     return {
         "kinesis": {
             "kinesisSchemaVersion": "1.0",
@@ -106,27 +126,10 @@ def event_record(record: StreamRecord, source: EventSource) -> dict[str, Any]:
     }
 
 
-def event_record_size(record: dict[str, Any]) -> int:
-    """Bytes this record adds to the invocation payload (its compact JSON plus a separating
-    comma), counted without serialising it: only the record's own values vary in length."""
-    kinesis = record["kinesis"]
-    variable = (
-        len(encode_basestring_ascii(kinesis["partitionKey"]))
-        + len(kinesis["sequenceNumber"])
-        + len(kinesis["data"])
-        + 4  # the quotes of those two: digits and base64 need no escapes
-        + len(repr(kinesis["approximateArrivalTimestamp"]))
-        + len(encode_basestring_ascii(record["eventID"]))
-        + len(encode_basestring_ascii(record["invokeIdentityArn"]))
-        + len(encode_basestring_ascii(record["awsRegion"]))
-        + len(encode_basestring_ascii(record["eventSourceARN"]))
-    )
-    return _FIXED_SIZE + variable + 1
-
-
 def payload_size(record: StreamRecord, fixed_size: int) -> int:
-    """event_record_size of the record's event, from its source's `fixed_size`, cheaply: the
-    poller sizes every record it reads against the 6 MB payload cap."""
+    """Bytes the record's event adds to the invocation payload (its compact JSON plus a
+    separating comma), from its source's `fixed_size` without serialising it: the poller sizes
+    every record it reads against the 6 MB payload cap."""
     return (
         fixed_size
         + len(encode_basestring_ascii(record.partition_key))
@@ -171,5 +174,5 @@ _EMPTY = {
 _FIXED_SIZE = len(json.dumps(_EMPTY, separators=(",", ":"))) - len('""' * 6 + '":"' + "0")
 
 
-def batch_event(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def batch_event(records: Iterable[KinesisEventRecord]) -> KinesisBatchEvent:
     return {"Records": list(records)}

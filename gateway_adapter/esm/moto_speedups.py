@@ -7,15 +7,19 @@ same JSON directly (Kinesis' wire shape: base64 `Data`, epoch-seconds
 `ApproximateArrivalTimestamp`), from the same backend call, so behaviour and errors are moto's.
 
 Install it in the process that runs moto's server, before serving: `install()`. It is opt-in:
-gateway_adapter.embedded decides whether to use it."""
+gateway_adapter.embedded decides whether to use it. moto has no public hook for this: the method
+it replaces is checked by tests/gateway_adapter/test_dependency_internals.py, and moto is
+bounded in pyproject.toml."""
 
 from __future__ import annotations
 
 import calendar
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from moto.core.common_types import TYPE_RESPONSE
+from moto.core.responses import ActionContext, ActionResult
 from moto.kinesis.responses import KinesisResponse
 
 __all__ = ["install", "installed", "uninstall"]
@@ -28,13 +32,19 @@ def _epoch_ms(moment: datetime) -> float:
     return calendar.timegm(moment.timetuple()) + (moment.microsecond // 1000) / 1000.0
 
 
-def _get_records(self: Any) -> str:
-    next_iterator, records, millis_behind = self.kinesis_backend.get_records(
-        self._get_param("StreamARN"), self._get_param("ShardIterator"), self._get_param("Limit")
-    )
-    return json.dumps(
-        {
-            "NextShardIterator": next_iterator,
+class _GetRecordsResult(ActionResult):
+    """moto's own result for GetRecords (status and headers from its serializer, which has
+    nothing to walk once the records are set aside), with the records written directly."""
+
+    def __init__(self, next_iterator: str | None, records: list[Any], millis_behind: int) -> None:
+        super().__init__({"NextShardIterator": next_iterator, "MillisBehindLatest": millis_behind})
+        self._records = records
+
+    def execute_result(self, context: ActionContext) -> TYPE_RESPONSE:
+        status, headers, _ = super().execute_result(context)
+        fields = cast(dict[str, Any], self.result)
+        body = {
+            "NextShardIterator": fields["NextShardIterator"],
             "Records": [
                 {
                     "Data": record.data,  # moto keeps the base64 text it was given
@@ -42,11 +52,18 @@ def _get_records(self: Any) -> str:
                     "SequenceNumber": str(record.sequence_number),
                     "ApproximateArrivalTimestamp": _epoch_ms(record.created_at_datetime),
                 }
-                for record in records
+                for record in self._records
             ],
-            "MillisBehindLatest": millis_behind,
+            "MillisBehindLatest": fields["MillisBehindLatest"],
         }
+        return status, headers, json.dumps(body)
+
+
+def _get_records(self: KinesisResponse) -> ActionResult:
+    next_iterator, records, millis_behind = self.kinesis_backend.get_records(
+        self._get_param("StreamARN"), self._get_param("ShardIterator"), self._get_param("Limit")
     )
+    return _GetRecordsResult(next_iterator, records, millis_behind)
 
 
 def install() -> None:
@@ -54,7 +71,7 @@ def install() -> None:
 
 
 def installed() -> bool:
-    return KinesisResponse.get_records is _get_records  # type: ignore[comparison-overlap]
+    return KinesisResponse.get_records is _get_records
 
 
 def uninstall() -> None:

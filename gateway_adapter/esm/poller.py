@@ -121,7 +121,7 @@ class EventSourceMappings:
         clients = {
             name: await self._stack.enter_async_context(
                 (self._kinesis_session if name == "kinesis" else self.session).create_client(
-                    name,  # type: ignore[call-overload]
+                    name,
                     region_name=region,
                 )
             )
@@ -326,4 +326,4 @@ class EventSourceMappings:
         self.workers.pop(key, None)
         self._tasks.pop(key, None)
         self._handing_back.discard(key)
-        self._background.discard(asyncio.current_task())  # type: ignore[arg-type]
+        self._background.discard(asyncio.current_task())

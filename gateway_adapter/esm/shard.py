@@ -43,7 +43,7 @@ MAX_BUFFERED_BYTES = 2 * 10 * 1024 * 1024
 log = logging.getLogger(__name__)
 
 # (function name, event) -> the handler's result; raises on a function error or timeout.
-Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
+Invoke = Callable[[str, KinesisBatchEvent], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,27 @@ module only wires warm clients to the plain objects of `processor`."""
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
-__all__ = ["body_of", "request_context"]
+__all__ = ["BatchItemFailure", "BatchResponse", "ProxyResponse", "body_of", "request_context"]
+
+
+class ProxyResponse(TypedDict):
+    """A WebSocket route's answer: API Gateway reads the status (a non-2xx refuses $connect)
+    and, where the route has a route response, sends the body back to the client."""
+
+    statusCode: int
+    body: NotRequired[str]
+
+
+class BatchItemFailure(TypedDict):
+    itemIdentifier: str  # the record's sequence number
+
+
+class BatchResponse(TypedDict):
+    """ReportBatchItemFailures: Lambda checkpoints before the lowest failed record."""
+
+    batchItemFailures: list[BatchItemFailure]
 
 
 def request_context(event: dict[str, Any]) -> dict[str, Any]:

@@ -13,12 +13,12 @@ from ..endpoints import management_domain
 from ..logs import Invocation
 from ..store import Connection
 from ..wiring import store
-from . import request_context
+from . import ProxyResponse, request_context
 
 __all__ = ["handle"]
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any) -> ProxyResponse:
     log = Invocation("connection_manager", context)
     request = request_context(event)
     route = request.get("routeKey")

@@ -11,6 +11,7 @@ from messages import Event, Source, ValidationError, decode_kinesis_data
 from ..logs import Invocation
 from ..pipeline import record_stamp, remaining_s
 from ..wiring import pipeline
+from . import BatchItemFailure, BatchResponse
 
 __all__ = ["decode_records", "handle"]
 
@@ -43,7 +44,7 @@ def decode_records(
     return events, poison
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any) -> BatchResponse:
     log = Invocation("send_iot_message", context)
     try:
         records = event.get("Records") or []

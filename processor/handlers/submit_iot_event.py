@@ -13,12 +13,12 @@ from ..endpoints import management_domain
 from ..logs import Invocation
 from ..pipeline import remaining_s, request_stamp, timings
 from ..wiring import pipeline
-from . import body_of, request_context
+from . import ProxyResponse, body_of, request_context
 
 __all__ = ["handle"]
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any) -> ProxyResponse:
     log = Invocation("submit_iot_event", context)
     request = request_context(event)
     connection_id = request.get("connectionId", "")
@@ -26,7 +26,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     parts = pipeline()
     log.add(records=1, connection_id=connection_id)
 
-    def refuse(code: ErrorCode, message: str, field: str | None = None) -> dict[str, Any]:
+    def refuse(code: ErrorCode, message: str, field: str | None = None) -> ProxyResponse:
         log.add(refused=str(code), invalid=1)
         parts.reply(
             management_domain(request, os.environ),

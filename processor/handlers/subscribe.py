@@ -16,12 +16,12 @@ from messages import (
 from ..logs import Invocation
 from ..store import ConnectionNotFound
 from ..wiring import store
-from . import body_of, request_context
+from . import ProxyResponse, body_of, request_context
 
 __all__ = ["handle"]
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any) -> ProxyResponse:
     log = Invocation("subscribe", context)
     connection_id = request_context(event).get("connectionId", "")
     log.add(connection_id=connection_id)
@@ -43,5 +43,5 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log.done()
 
 
-def _answer(frame: str) -> dict[str, Any]:
+def _answer(frame: str) -> ProxyResponse:
     return {"statusCode": 200, "body": frame}

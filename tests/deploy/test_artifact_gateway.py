@@ -19,7 +19,7 @@ from messages import Event, Subscription, encode_kinesis_data, submit_envelope, 
 from processor.store import ConnectionStore
 from tests.gateway_adapter.test_sandboxes import children_of
 from tests.processor import conftest as processor_fixtures
-from tests.processor.conftest import REGION, GatewayProcess, make_token
+from tests.processor.conftest import REGION, GatewayProcess, StoredItems, make_token
 
 from .artifact_build import built_artifact, lambda_python
 
@@ -30,6 +30,7 @@ processor_service = processor_fixtures.processor_service
 processor_env = processor_fixtures.processor_env
 dynamodb = processor_fixtures.dynamodb
 store = processor_fixtures.store
+stored = processor_fixtures.stored
 
 CLICK = {"color": "red", "button": "A", "axis": None, "value": None, "source": "websocket"}
 
@@ -58,7 +59,11 @@ def frame(ws: websocket.WebSocket) -> dict:
 
 
 def test_a_press_reaches_a_spectator_on_both_paths_from_the_artifact(
-    artifact_gateway: GatewayProcess, processor_env, store: ConnectionStore, aws_endpoint: str
+    artifact_gateway: GatewayProcess,
+    processor_env,
+    store: ConnectionStore,
+    stored: StoredItems,
+    aws_endpoint: str,
 ):
     sandboxes = sandboxes_of(artifact_gateway.process.pid)
     assert sandboxes and all(" -I -S " in command for command in sandboxes), sandboxes
@@ -101,7 +106,6 @@ def test_a_press_reaches_a_spectator_on_both_paths_from_the_artifact(
         spectator.close()
         shipper.close()
     deadline = time.monotonic() + 20
-    while store.get_connection(subscriber.connection_id) is not None:
+    while stored.items(subscriber.connection_id):
         assert time.monotonic() < deadline, "$disconnect did not remove the connection"
         time.sleep(0.05)
-    assert store.subscriptions_of(subscriber.connection_id) == []

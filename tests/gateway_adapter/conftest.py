@@ -49,10 +49,15 @@ class RunningGateway:
     def url(self) -> str:
         return self.gateway.url
 
+    @property
+    def management_url(self) -> str:
+        """Where the events' domainName and stage say the @connections API is."""
+        return f"http://{self.gateway.domain_name}/{self.gateway.config.stage}"
+
     def management(self, **kwargs: Any) -> Any:
         return boto3.client(
             "apigatewaymanagementapi",
-            endpoint_url=self.gateway.management_url,
+            endpoint_url=self.management_url,
             region_name=REGION,
             aws_access_key_id=kwargs.pop("access_key", "test"),
             aws_secret_access_key=kwargs.pop("secret_key", "test"),

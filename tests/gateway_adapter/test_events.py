@@ -113,25 +113,3 @@ def test_authorizer_event() -> None:
     assert event["methodArn"] == arn
     assert event["queryStringParameters"] == {}
     assert "isBase64Encoded" not in event
-
-
-@pytest.mark.parametrize(
-    ("domain", "env", "expected"),
-    [
-        ("127.0.0.1:3001", {}, "http://127.0.0.1:3001/local"),
-        ("localhost:3001", {}, "http://localhost:3001/local"),
-        ("[::1]:3001", {}, "http://[::1]:3001/local"),
-        (
-            "abc.execute-api.us-east-1.amazonaws.com",
-            {},
-            "https://abc.execute-api.us-east-1.amazonaws.com/local",
-        ),
-        (
-            "127.0.0.1:3001",
-            {"AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": "http://x:1/s"},
-            "http://x:1/s",
-        ),
-    ],
-)
-def test_management_endpoint_rule(domain: str, env: dict[str, str], expected: str) -> None:
-    assert events.management_endpoint(domain, "local", env) == expected

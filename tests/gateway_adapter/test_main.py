@@ -60,11 +60,16 @@ def start(config: Path, *args: str, env: dict[str, str] | None = None) -> subpro
     )
 
 
+def stderr_of(process: subprocess.Popen[str]) -> str:
+    assert process.stderr is not None
+    return process.stderr.read()
+
+
 def ready_url(process: subprocess.Popen[str]) -> str:
     assert process.stdout is not None
     line = process.stdout.readline()
     match = re.fullmatch(r"gateway ready: (ws://127\.0\.0\.1:\d+/test)\n", line)
-    assert match, (line, process.stderr.read() if process.poll() is not None else "")
+    assert match, (line, stderr_of(process) if process.poll() is not None else "")
     return match.group(1)
 
 
@@ -89,9 +94,7 @@ def test_json_logs_and_graceful_shutdown(gateway_process: list[Any]) -> None:
     time.sleep(0.2)  # let the client close be logged before the shutdown
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
-    lines = [
-        json.loads(line) for line in process.stderr.read().splitlines() if line.startswith("{")
-    ]
+    lines = [json.loads(line) for line in stderr_of(process).splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("logger") == "gateway_adapter.access"]
     kinds = [(line["event"], line["route"], line["status"]) for line in access]
     assert kinds.count(("connect", "$connect", 200)) == 2
@@ -110,7 +113,7 @@ def test_text_log_lines(gateway_process: list[Any]) -> None:
     ws.recv()
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=20) == 0
-    text = process.stderr.read()
+    text = stderr_of(process)
     assert re.search(r"message fail 500 [\d.]+ms", text)
     assert re.search(r"disconnect \$disconnect 200 [\d.]+ms", text)
 
@@ -179,10 +182,11 @@ def test_triggers_only_runs_stream_triggers(
     env = child_env(AWS_ENDPOINT_URL=os.environ["AWS_ENDPOINT_URL"])
     process = start(config, "--triggers-only", "--poll-interval", "0.2", env=env)
     gateway_process.append(process)
+    assert process.stdout is not None
     assert process.stdout.readline() == "gateway ready: triggers only\n"
     deadline = time.monotonic() + 30
     while not (out.exists() and "hello stream" in out.read_text()):
-        assert time.monotonic() < deadline, process.stderr.read() if process.poll() else "late"
+        assert time.monotonic() < deadline, stderr_of(process) if process.poll() else "late"
         time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0

@@ -15,8 +15,8 @@ import pytest
 import websocket
 from botocore.config import Config
 
+from .clients import connect, events_of, wait_for
 from .conftest import PROBE_YML, RunningGateway
-from .test_websocket_api import connect, events_of, wait_for
 
 
 def connection_id(gateway: RunningGateway) -> str:
@@ -124,7 +124,7 @@ def test_unsigned_or_wrongly_signed_requests_are_forbidden(probe: RunningGateway
     with pytest.raises(unknown.exceptions.ForbiddenException):
         unknown.get_connection(ConnectionId=cid)
     request = urllib.request.Request(
-        f"{probe.gateway.management_url}/@connections/{cid}", data=b"x", method="POST"
+        f"{probe.management_url}/@connections/{cid}", data=b"x", method="POST"
     )
     with pytest.raises(urllib.error.HTTPError) as unsigned:
         urllib.request.urlopen(request, timeout=5)
@@ -139,7 +139,7 @@ def test_no_auth_accepts_unsigned(start_gateway: Callable[..., RunningGateway]) 
     ws = connect(gateway)
     cid = connection_id(gateway)
     request = urllib.request.Request(
-        f"{gateway.gateway.management_url}/@connections/{cid}", data=b"unsigned", method="POST"
+        f"{gateway.management_url}/@connections/{cid}", data=b"unsigned", method="POST"
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200

@@ -102,7 +102,7 @@ def _check(event: dict[str, Any]) -> None:
     if event.get("type") == "REQUEST":
         WebSocketRequestAuthorizerEvent.model_validate(event)
         return
-    model = {
+    model: Any = {  # pydantic models, typed by their metaclass here
         "CONNECT": APIGatewayWebSocketConnectEventModel,
         "MESSAGE": APIGatewayWebSocketMessageEventModel,
         "DISCONNECT": APIGatewayWebSocketDisconnectEventModel,

@@ -258,14 +258,14 @@ def test_the_gateway_serves_from_the_artifact_and_survives_a_crash(service: Serv
         assert url.startswith("ws://"), line + gateway.stderr.read()  # type: ignore[union-attr]
         ws = websocket.create_connection(url, timeout=20)
         ws.send("hello")
-        pid, minor, text = ws.recv().split(" ")
+        pid, minor, text = str(ws.recv()).split(" ")
         assert (int(pid) != gateway.pid, text) == (True, "hello")
         if find_python("python3.12")[1]:
             assert minor == "12"
         ws.send("crash")
         assert json.loads(ws.recv())["message"] == "Internal server error"
         ws.send("again")
-        assert ws.recv().split(" ")[2] == "again"
+        assert str(ws.recv()).split(" ")[2] == "again"
         ws.close()
     finally:
         gateway.terminate()

@@ -124,7 +124,7 @@ def test_refuses_missing_or_malformed_date(verifier: SigV4Verifier) -> None:
 
 
 _segment = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12
 )
 
 

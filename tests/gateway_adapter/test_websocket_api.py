@@ -210,6 +210,7 @@ def test_disconnect_reports_client_close_code_and_reason(probe: RunningGateway) 
 
 def test_disconnect_runs_when_the_client_just_drops(probe: RunningGateway) -> None:
     ws = connect(probe)
+    assert ws.sock is not None
     ws.sock.close()  # no close frame
     event = wait_for(lambda: events_of("DISCONNECT"))[-1]
     assert event["requestContext"]["disconnectStatusCode"] in (1000, 1006)
@@ -267,7 +268,7 @@ def test_domain_name_and_stage_point_back_at_the_gateway(probe: RunningGateway) 
     assert json.loads(ws.recv()) == {"own": "post", "echo": "via management api"}
     context = events_of("CONNECT")[-1]["requestContext"]
     assert context["domainName"] == probe.gateway.domain_name
-    assert f"http://{context['domainName']}/{context['stage']}" == probe.gateway.management_url
+    assert f"http://{context['domainName']}/{context['stage']}" == probe.management_url
     ws.close()
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from messages import (
@@ -13,7 +15,7 @@ from messages import (
     validate_message,
 )
 
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "NESClick": {
         "color": "blue",
         "button": "A",

@@ -24,7 +24,7 @@ from gateway_adapter.embedded import free_port, wait_for_http
 from gateway_adapter.serverless_config import Options
 from gateway_adapter.service import Service, load_service
 from messages.tokens import issue
-from processor.store import ConnectionStore
+from processor.store import CONNECTION_ITEM, ConnectionStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVERLESS_YML = ROOT / "serverless.yml"
@@ -99,6 +99,42 @@ def processor_env(
 @pytest.fixture
 def store(processor_env: Service, dynamodb: Any) -> ConnectionStore:
     return ConnectionStore(dynamodb, os.environ["CONNECTIONS_TABLE"])
+
+
+class StoredItems:
+    """What the store left in its table, read with DynamoDB's own API: the store has no read
+    for one connection, since nothing that runs in Lambda needs one."""
+
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._dynamodb = dynamodb
+        self._table = table
+
+    def items(self, connection_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self._dynamodb.query(
+            TableName=self._table,
+            KeyConditionExpression="connection_id = :c",
+            ExpressionAttributeValues={":c": {"S": connection_id}},
+            ConsistentRead=True,
+        )["Items"]
+        return items
+
+    def connection(self, connection_id: str) -> dict[str, str] | None:
+        """The connection's own item as plain values, or None once it is gone."""
+        for item in self.items(connection_id):
+            if item["item"]["S"] == CONNECTION_ITEM:
+                return {name: next(iter(value.values())) for name, value in item.items()}
+        return None
+
+    def subscribed_types(self, connection_id: str) -> list[str]:
+        """The event types of its subscription items, in the client's order."""
+        rows = [i for i in self.items(connection_id) if i["item"]["S"] != CONNECTION_ITEM]
+        rows.sort(key=lambda item: int(item["position"]["N"]))
+        return [row["event_type"]["S"] for row in rows]
+
+
+@pytest.fixture
+def stored(store: ConnectionStore, dynamodb: Any) -> StoredItems:
+    return StoredItems(dynamodb, store.table)
 
 
 @pytest.fixture(scope="session")

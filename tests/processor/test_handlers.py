@@ -11,6 +11,7 @@ import pytest
 
 from messages import Event, Subscription, submit_envelope, subscribe_envelope
 from processor.handlers import (
+    ProxyResponse,
     authorizer,
     connection_manager,
     send_iot_message,
@@ -77,10 +78,10 @@ def test_authorizer_denies_bad_tokens(processor_env, token, log_lines):
 # -- connection_manager ----------------------------------------------------------------------
 
 
-def test_connect_stores_and_disconnect_removes_everything(env, store):
+def test_connect_stores_and_disconnect_removes_everything(env, store, stored):
     connect(env, "a=", SHIPPER, [{"event_type": "NESClick"}, {"event_type": "DashClick"}])
-    found, _ = store.get_connection("a=")
-    assert (found.role, found.subject, found.domain_name, found.stage) == (
+    found = stored.connection("a=")
+    assert (found["role"], found["subject"], found["domain_name"], found["stage"]) == (
         "shipper",
         "p1",
         env.domain_name,
@@ -88,7 +89,7 @@ def test_connect_stores_and_disconnect_removes_everything(env, store):
     )
     event = websocket_event("$disconnect", "a=", env.domain_name)
     assert connection_manager.handle(event, None) == {"statusCode": 200}
-    assert store.get_connection("a=") is None
+    assert stored.items("a=") == []
     assert store.subscribers("NESClick").subscribers == []
 
 
@@ -106,7 +107,7 @@ def test_connect_on_aws_stores_the_apis_own_host(env, store, monkeypatch):
 def test_connect_without_a_role_is_refused(env, store):
     event = websocket_event("$connect", "a=", env.domain_name, authorizer={})
     assert connection_manager.handle(event, None) == {"statusCode": 403}
-    assert store.get_connection("a=") is None
+    assert stored.items("a=") == []
 
 
 def test_connection_manager_refuses_other_routes(env):
@@ -142,7 +143,8 @@ def test_subscribe_answers_with_what_was_accepted(env, store):
             }
         ],
     }
-    assert store.subscriptions_of("a=") == [Subscription.from_dict(raw[0])]
+    (subscriber,) = store.subscribers("NESClick").subscribers
+    assert subscriber.subscriptions == (Subscription.from_dict(raw[0]),)
 
 
 @pytest.mark.parametrize(
@@ -189,7 +191,7 @@ def test_subscribe_answers_with_what_was_accepted(env, store):
         ),
     ],
 )
-def test_bad_subscriptions_get_an_error_and_change_nothing(env, store, body, field):
+def test_bad_subscriptions_get_an_error_and_change_nothing(env, stored, body, field):
     connect(env, "a=", subs=[{"event_type": "PhotoUpload"}])
     answer = subscribe.handle(websocket_event("subscribe", "a=", env.domain_name, body=body), None)
     frame = json.loads(answer["body"])
@@ -198,7 +200,7 @@ def test_bad_subscriptions_get_an_error_and_change_nothing(env, store, body, fie
         "invalid_subscription",
         field,
     )
-    assert [s.event_type.value for s in store.subscriptions_of("a=")] == ["PhotoUpload"]
+    assert stored.subscribed_types("a=") == ["PhotoUpload"]
 
 
 def test_subscribe_from_an_unknown_connection(env):
@@ -220,7 +222,7 @@ def test_subscribe_accepts_a_binary_frame(env, store):
 # -- submit_iot_event ------------------------------------------------------------------------
 
 
-def submit(sink, cid: str, body: str) -> dict:
+def submit(sink, cid: str, body: str) -> ProxyResponse:
     who = SHIPPER if cid.startswith("ship") else VIEWER
     event = websocket_event("submitIotEvent", cid, sink.domain_name, body=body, authorizer=who)
     return submit_iot_event.handle(event, None)

@@ -21,24 +21,22 @@ def subs(*raws: dict) -> list[Subscription]:
     return [Subscription.from_dict(raw) for raw in raws]
 
 
-def items_of(store: ConnectionStore, dynamodb, cid: str) -> list[dict]:
-    return dynamodb.query(
-        TableName=store.table,
-        KeyConditionExpression="connection_id = :c",
-        ExpressionAttributeValues={":c": {"S": cid}},
-    )["Items"]
-
-
-def test_put_and_get_connection_with_ttl(store, dynamodb):
+def test_put_connection_with_ttl(store, stored):
     store.put_connection(conn("a="))
-    found, version = store.get_connection("a=")
-    assert found == conn("a=") and version == 0
-    (item,) = items_of(store, dynamodb, "a=")
-    assert int(item["expires_at"]["N"]) >= CONNECTION_TTL_S + 1_700_000_000
-    assert store.get_connection("nobody") is None
+    assert len(stored.items("a=")) == 1
+    found = stored.connection("a=")
+    assert (found["domain_name"], found["stage"], found["role"], found["subject"]) == (
+        "127.0.0.1:3001",
+        "test",
+        "viewer",
+        "v",
+    )
+    assert (found["connected_at"], found["sub_version"]) == ("1700000000000", "0")
+    assert int(found["expires_at"]) >= CONNECTION_TTL_S + 1_700_000_000
+    assert stored.connection("nobody") is None
 
 
-def test_replace_subscriptions_as_one_unit(store):
+def test_replace_subscriptions_as_one_unit(store, stored):
     store.put_connection(conn("a="))
     store.replace_subscriptions(
         "a=",
@@ -48,15 +46,11 @@ def test_replace_subscriptions_as_one_unit(store):
             {"event_type": "NESClick", "desired_fields": ["button"]},
         ),
     )
-    assert [s.event_type.value for s in store.subscriptions_of("a=")] == [
-        "NESClick",
-        "DashClick",
-        "NESClick",
-    ]
+    assert stored.subscribed_types("a=") == ["NESClick", "DashClick", "NESClick"]
     store.replace_subscriptions("a=", subs({"event_type": "PhotoUpload"}))
-    assert [s.event_type.value for s in store.subscriptions_of("a=")] == ["PhotoUpload"]
+    assert stored.subscribed_types("a=") == ["PhotoUpload"]
     assert store.subscribers("NESClick").subscribers == []
-    assert store.get_connection("a=")[1] == 2  # every replacement bumps the version
+    assert stored.connection("a=")["sub_version"] == "2"  # every replacement bumps it
 
 
 def test_replace_for_an_unknown_connection_changes_nothing(store):
@@ -110,13 +104,13 @@ def test_expired_subscriptions_are_skipped(processor_env, dynamodb):
     assert ConnectionStore(dynamodb, table).subscribers("NESClick").subscribers == []
 
 
-def test_delete_connection_removes_every_item(store, dynamodb):
+def test_delete_connection_removes_every_item(store, stored):
     store.put_connection(conn("a="))
     store.put_connection(conn("b="))
     store.replace_subscriptions("a=", subs(*[{"event_type": "NESClick"}] * 20))
     store.replace_subscriptions("b=", subs({"event_type": "NESClick"}))
     assert store.delete_connection("a=") == 21
-    assert items_of(store, dynamodb, "a=") == []
+    assert stored.items("a=") == []
     assert [s.connection_id for s in store.subscribers("NESClick").subscribers] == ["b="]
 
 
@@ -148,12 +142,12 @@ def test_unprocessed_items_are_retried(processor_env):
     assert stingy.calls == 3
 
 
-def test_a_replacement_based_on_a_stale_read_changes_nothing(store):
+def test_a_replacement_based_on_a_stale_read_changes_nothing(store, stored):
     """Two subscribes racing: the one that read the older version loses and re-reads."""
     store.put_connection(conn("a="))
     stale = store._connection_record("a=")
     store.replace_subscriptions("a=", subs({"event_type": "DashClick"}))
     assert store._try_replace(stale, subs({"event_type": "NESClick"})) is False
-    assert [s.event_type.value for s in store.subscriptions_of("a=")] == ["DashClick"]
+    assert stored.subscribed_types("a=") == ["DashClick"]
     store.replace_subscriptions("a=", subs({"event_type": "NESClick"}))  # re-reads: succeeds
-    assert [s.event_type.value for s in store.subscriptions_of("a=")] == ["NESClick"]
+    assert stored.subscribed_types("a=") == ["NESClick"]

@@ -23,7 +23,6 @@ def test_spilled_records_read_back_with_their_ids(tmp_path: Path):
         ("red", "InternalFailure", 8),
         ("blue", "InternalFailure", 8),
     ]
-    assert letters.count == 2
 
 
 @pytest.mark.parametrize(

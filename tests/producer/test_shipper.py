@@ -55,6 +55,8 @@ def test_both_paths_carry_the_same_event_id_and_sent_at(
     summary = shipper.summary()
     assert (summary.submitted, summary.kinesis_sent, summary.websocket_sent) == (3, 3, 3)
     assert "sent: kinesis 3, websocket 3" in summary.lines()
+    assert "websocket connects 1 (0 refused)" in summary.lines()
+    assert summary.kinesis_calls >= 1 and summary.kinesis_failed_calls == 0
 
 
 def test_partition_keys():

@@ -5,6 +5,7 @@ test-artifacts/race.png."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -55,6 +56,10 @@ def _press(color: str, button: str) -> Event:
     return Event.create("NESClick", {"color": color, "button": button, "source": "websocket"})
 
 
+def _presses(presses: list[tuple[str, str]]) -> list[Event]:
+    return [_press(c, b) for c, b in presses]
+
+
 def race_rounds(bucket: str) -> list[Callable[[], list[Event]]]:
     """Who the players are, then round by round one press from each colour still racing;
     green fumbles now and then."""
@@ -76,7 +81,7 @@ def race_rounds(bucket: str) -> list[Callable[[], list[Event]]]:
         plays[color] = buttons
     for step in range(max(len(b) for b in plays.values())):
         presses = [(color, b[step]) for color, b in plays.items() if step < len(b)]
-        rounds.append(lambda presses=presses: [_press(c, b) for c, b in presses])
+        rounds.append(functools.partial(_presses, presses))
     return rounds
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
@@ -45,7 +46,7 @@ def test_json_prints_one_frame_per_line_and_count_stops(
     scripted_gateway: Callable[..., str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     events = [_event("red"), _event("red")]
-    seen: dict[str, object] = {}
+    seen: dict[str, Any] = {}
 
     async def gateway(request: web.Request) -> web.WebSocketResponse:
         ws = await _accept(request, seen)
@@ -61,7 +62,7 @@ def test_json_prints_one_frame_per_line_and_count_stops(
     assert [f["event_id"] for f in frames] == [e.event_id for e in events]
     assert all(f["payload"] == {"color": "red"} for f in frames)
     assert seen["token"] == "T"
-    (sub,) = seen["subs"]  # type: ignore[misc]
+    (sub,) = seen["subs"]
     assert (sub.filter_field, sub.filter_expr, sub.desired_fields) == (
         "color",
         "red",

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from gateway_adapter.esm import EventSourceMappings
+from gateway_adapter.esm.events import KinesisBatchEvent
 from gateway_adapter.service import Function, Service, StreamTrigger
 
 from .kinesis_mock import KinesisMock, unavailable
@@ -113,11 +114,11 @@ SEQUENCES = SequenceNames()
 class Recorder:
     """An `invoke` that records every event; `behaviour(event, call)` decides its answer."""
 
-    behaviour: Callable[[dict[str, Any], int], Any] | None = None
-    calls: list[dict[str, Any]] = field(default_factory=list)
+    behaviour: Callable[[KinesisBatchEvent, int], Any] | None = None
+    calls: list[KinesisBatchEvent] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def __call__(self, function: str, event: dict[str, Any]) -> Any:
+    async def __call__(self, function: str, event: KinesisBatchEvent) -> Any:
         self.calls.append(event)
         self.changed.set()
         if self.behaviour is None:
@@ -234,7 +235,7 @@ def hash_key_for_shard(kinesis: Any, shard_id: str, name: str = STREAM) -> str:
 
 async def run_mappings(
     service: Service,
-    invoke: Callable[[str, dict[str, Any]], Awaitable[Any]],
+    invoke: Callable[[str, KinesisBatchEvent], Awaitable[Any]],
     body: Callable[[EventSourceMappings], Awaitable[None]],
     **options: Any,
 ) -> None:

@@ -13,9 +13,9 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from gateway_adapter.esm import EventSourceMappings
+from gateway_adapter.esm.events import KinesisBatchEvent
 from tests.gateway_adapter.esm.conftest import make_service, trigger
 
 
@@ -29,7 +29,7 @@ async def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out).open("a", buffering=1)  # noqa: SIM115 (open for the whole run)
 
-    async def invoke(function: str, event: dict[str, Any]) -> None:
+    async def invoke(function: str, event: KinesisBatchEvent) -> None:
         for record in event["Records"]:
             line = {
                 "owner": args.owner,

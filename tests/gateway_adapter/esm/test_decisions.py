@@ -17,13 +17,18 @@ from gateway_adapter.esm.decisions import (
     split_expired,
     take_batch,
 )
-from gateway_adapter.esm.events import StreamRecord
+from gateway_adapter.esm.events import EventSource, StreamRecord, event_record
 
 from .conftest import trigger
 
+SOURCE = EventSource(
+    "shardId-000000000000", "arn:aws:kinesis:us-east-1:1:stream/s", "us-east-1", ""
+)
+
 
 def pending(seq: int, size: int = 100, arrival: float = 1000.0, key: str = "k") -> Pending:
-    return Pending(StreamRecord(str(seq), key, "eA==", arrival), {"seq": str(seq)}, size)
+    record = StreamRecord(str(seq), key, "eA==", arrival)
+    return Pending(record, event_record(record, SOURCE), size)
 
 
 def batch(count: int, retries: int = 0) -> Batch:

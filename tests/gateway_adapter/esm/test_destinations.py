@@ -7,16 +7,18 @@ import aiobotocore.session
 
 from gateway_adapter.esm.decisions import Pending
 from gateway_adapter.esm.destinations import Destinations, on_failure_record
-from gateway_adapter.esm.events import StreamRecord
+from gateway_adapter.esm.events import EventSource, StreamRecord, event_record
 
 from .conftest import ACCOUNT, REGION, STREAM_ARN
 
 
 def items() -> list[Pending]:
-    return [
-        Pending(StreamRecord("11", "k", "eA==", 1_700_000_000.123), {}, 10),
-        Pending(StreamRecord("19", "k", "eA==", 1_700_000_001.5), {}, 10),
+    source = EventSource("shardId-000000000002", STREAM_ARN, REGION, "")
+    records = [
+        StreamRecord("11", "k", "eA==", 1_700_000_000.123),
+        StreamRecord("19", "k", "eA==", 1_700_000_001.5),
     ]
+    return [Pending(record, event_record(record, source), 10) for record in records]
 
 
 def test_on_failure_record_describes_the_batch_not_its_records():

@@ -12,7 +12,6 @@ from gateway_adapter.esm.events import (
     EventSource,
     StreamRecord,
     event_record,
-    event_record_size,
     payload_size,
     role_arn,
 )
@@ -41,7 +40,7 @@ def test_record_from_botocore_shape():
     }
     record = StreamRecord.from_kinesis(raw)
     assert record.arrival == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC).timestamp()
-    assert record.position == int(raw["SequenceNumber"])
+    assert record.sequence_number == raw["SequenceNumber"]
     event = event_record(record, SOURCE)
     assert base64.b64decode(event["kinesis"]["data"]) == b"\x00\xffhello"
     assert record.data == b"\x00\xffhello"
@@ -62,14 +61,16 @@ def test_record_left_raw_by_the_parser():
 @pytest.mark.parametrize("key", ["k", 'p\u00e9"x\n\t', "a" * 256])
 @pytest.mark.parametrize("arrival", [1.5, 1795803129.307, 0.0, 1e-7])
 @pytest.mark.parametrize("identity", ["arn:aws:iam::1:role/r", "arn:aws:iam::1:role/r\u00e9"])
-def test_event_record_size_is_its_json_length(key, arrival, identity):
+def test_payload_size_is_the_events_json_length(key, arrival, identity):
     source = EventSource("shardId-000000000003", STREAM_ARN, REGION, identity)
     record = StreamRecord(
         "49590338271490256608559692538361571095921575989136588898", key, "ZDA=", arrival
     )
     event = event_record(record, source)
-    assert event_record_size(event) == len(json.dumps(event, separators=(",", ":"))) + 1
-    assert payload_size(record, source.fixed_size) == event_record_size(event)
+    # its compact JSON plus the comma that separates it from the next record
+    assert (
+        payload_size(record, source.fixed_size) == len(json.dumps(event, separators=(",", ":"))) + 1
+    )
 
 
 def test_role_arn_is_the_serverless_default_role():

@@ -11,6 +11,7 @@ import pytest
 
 from gateway_adapter.esm import EventSourceMappings
 from gateway_adapter.esm.decisions import MAX_PAYLOAD_BYTES
+from gateway_adapter.esm.events import KinesisBatchEvent
 
 from .conftest import (
     SEQUENCES,
@@ -157,7 +158,7 @@ def test_two_shards_are_processed_in_parallel(kinesis):
         )
     started: dict[str, asyncio.Event] = {}
 
-    async def invoke(function: str, event: dict[str, Any]) -> None:
+    async def invoke(function: str, event: KinesisBatchEvent) -> None:
         shard = event["Records"][0]["eventID"].split(":")[0]
         started.setdefault(shard, asyncio.Event()).set()
         for other in shards:  # each batch waits until the other shard's batch is running too
@@ -181,7 +182,7 @@ def test_parallelization_factor_keeps_order_per_partition_key(kinesis, aws_clien
     running = 0
     most = 0
 
-    async def invoke(function: str, event: dict[str, Any]) -> None:
+    async def invoke(function: str, event: KinesisBatchEvent) -> None:
         nonlocal running, most
         running += 1
         most = max(most, running)
@@ -215,7 +216,7 @@ def test_a_parent_shard_finishes_before_its_children_start(kinesis, aws_client):
     put(kinesis, [("k", f"a{i}") for i in range(4)])
     calls: list[str] = []
 
-    async def invoke(function: str, event: dict[str, Any]) -> None:
+    async def invoke(function: str, event: KinesisBatchEvent) -> None:
         calls.append(event["Records"][0]["eventID"].split(":")[0])
         if len(calls) <= 6:
             raise RuntimeError("hold the parent's batch while the stream is resharded")
@@ -260,7 +261,7 @@ def test_stop_lets_the_in_flight_batch_finish_and_releases_the_lease(kinesis, aw
     finished: list[str] = []
     entered = asyncio.Event()
 
-    async def invoke(function: str, event: dict[str, Any]) -> None:
+    async def invoke(function: str, event: KinesisBatchEvent) -> None:
         entered.set()
         await asyncio.sleep(0.5)
         finished.append(SEQUENCES.ordinal(event["Records"][-1]["kinesis"]["sequenceNumber"]))

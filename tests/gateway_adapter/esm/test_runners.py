@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from gateway_adapter.esm import EventSourceMappings
+from gateway_adapter.esm.events import KinesisBatchEvent
 
 from .conftest import create_stream, make_service, put, trigger
 
@@ -43,7 +44,7 @@ def test_two_runners_share_the_shards_and_never_read_one_shard_together(kinesis)
     per_runner: dict[str, set[str]] = defaultdict(set)
 
     def invoker(name: str):
-        async def invoke(function: str, event: dict[str, Any]) -> None:
+        async def invoke(function: str, event: KinesisBatchEvent) -> None:
             import base64
 
             shard = event["Records"][0]["eventID"].split(":")[0]
@@ -171,7 +172,7 @@ def test_a_runner_whose_lease_was_taken_stops_reading_that_shard(kinesis, aws_cl
     put(kinesis, [("k", "before")])
     seen: list[str] = []
 
-    async def invoke(function: str, event: dict[str, Any]) -> None:
+    async def invoke(function: str, event: KinesisBatchEvent) -> None:
         import base64
 
         seen.extend(base64.b64decode(r["kinesis"]["data"]).decode() for r in event["Records"])

@@ -1,0 +1,78 @@
+"""The private internals of dependencies that the emulator relies on, where no public API does
+the job. Each test names the internal it needs, so an upgrade that moves one fails here, loudly,
+rather than silently switching a guard off (pyproject.toml bounds both dependencies)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+
+import aiohttp
+from aiohttp import web
+from aiohttp.http_websocket import WebSocketReader
+from aiohttp.web_protocol import RequestHandler
+from moto.core.responses import ActionResult, BaseResponse
+from moto.kinesis.models import KinesisBackend
+from moto.kinesis.responses import KinesisResponse
+
+from gateway_adapter.connection import GuardedWebSocketResponse, _GuardedParser
+
+
+def test_aiohttp_still_has_the_hooks_the_frame_guard_wraps():
+    """aiohttp bounds messages, not frames: the 32 KB frame quota wraps its frame parser, set
+    in `WebSocketResponse._post_start` and read from `RequestHandler._payload_parser`."""
+    params = list(inspect.signature(web.WebSocketResponse._post_start).parameters)
+    assert params == ["self", "request", "protocol", "writer"]
+    assert "_payload_parser" in RequestHandler.__slots__
+    assert callable(WebSocketReader.feed_data)
+    assert callable(RequestHandler.set_parser)
+
+
+async def _guarded_handshake() -> tuple[object, object, object]:
+    seen: dict[str, object] = {}
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = GuardedWebSocketResponse()
+        await ws.prepare(request)
+        seen["parser"] = request.protocol._payload_parser
+        seen["inner"] = ws._parser
+        seen["queue"] = ws._reader
+        await ws.close()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"ws://127.0.0.1:{port}/") as ws,
+        ):
+            await ws.receive()
+    finally:
+        await runner.cleanup()
+    return seen["parser"], seen["inner"], seen["queue"]
+
+
+def test_the_guard_sits_in_front_of_aiohttps_own_frame_parser():
+    parser, inner, queue = asyncio.run(_guarded_handshake())
+    assert isinstance(parser, _GuardedParser)
+    assert parser._inner is inner
+    assert isinstance(inner, WebSocketReader)
+    assert callable(getattr(queue, "set_exception", None))
+
+
+def test_moto_still_answers_get_records_the_way_the_fast_path_replaces():
+    """moto_speedups swaps `KinesisResponse.get_records` (moto 5.2: no argument, an
+    ActionResult) and calls the backend and `_get_param` as moto's own method does."""
+    method = KinesisResponse.get_records
+    assert list(inspect.signature(method).parameters) == ["self"]
+    assert inspect.signature(method).return_annotation in (ActionResult, "ActionResult")
+    backend = inspect.signature(KinesisBackend.get_records).parameters
+    assert list(backend)[1:4] == ["stream_arn", "shard_iterator", "limit"]
+    assert callable(BaseResponse._get_param)
+    assert callable(ActionResult.execute_result)
