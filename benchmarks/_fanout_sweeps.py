@@ -36,14 +36,15 @@ def _fresh_store(pipeline: Pipeline) -> ConnectionStore:
     db = boto3.client("dynamodb")
     shape = db.describe_table(TableName=pipeline.store.table)["Table"]
     name = f"{shape['TableName']}-sweep-{next(_tables)}"
+    indexes: list[Any] = [  # the description's index shape, less what create_table refuses
+        {k: index[k] for k in ("IndexName", "KeySchema", "Projection")}
+        for index in shape.get("GlobalSecondaryIndexes", [])
+    ]
     db.create_table(
         TableName=name,
         AttributeDefinitions=shape["AttributeDefinitions"],
         KeySchema=shape["KeySchema"],
-        GlobalSecondaryIndexes=[
-            {k: index[k] for k in ("IndexName", "KeySchema", "Projection")}
-            for index in shape.get("GlobalSecondaryIndexes", [])
-        ],
+        GlobalSecondaryIndexes=indexes,
         BillingMode="PAY_PER_REQUEST",
     )
     db.get_waiter("table_exists").wait(TableName=name)

@@ -161,8 +161,8 @@ def run_lap(stack: LocalStack, presses: int, rate: float) -> Lap:
     stream = stack.env["STREAM_NAME"]  # serverless.yml's, for the stack's stage
 
     def put(event: Event) -> None:
-        record = {"Data": encode_kinesis_data(event), "PartitionKey": event.message["color"]}
-        kinesis.put_records(StreamName=stream, Records=[record])
+        data, key = encode_kinesis_data(event), event.message["color"]
+        kinesis.put_records(StreamName=stream, Records=[{"Data": data, "PartitionKey": key}])
         lap.put_acked[event.event_id] = time.time() * 1000
 
     try:

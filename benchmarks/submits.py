@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import websocket
 
@@ -78,7 +80,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="three short steps")
     args = parser.parse_args(argv)
     rates, seconds = (QUICK_RATES, 1.0) if args.quick else (RATES, 3.0)
-    with local_stack(1.0) as stack:
+    with (
+        tempfile.TemporaryDirectory(prefix="tumble-submits-") as logs,
+        local_stack(1.0, 0, Path(logs)) as stack,
+    ):
         secret = stack.env["TUMBLE_TOKEN_SECRET"].encode()
         expires = int(time.time()) + TOKEN_TTL_S
         viewer = with_token(stack.ws_url, issue(secret, Role.VIEWER, "bench-viewer", expires))

@@ -79,7 +79,7 @@ def _rss_mb(pid: int) -> float:
 def _store(plain_moto: bool) -> Iterator[tuple[ConnectionStore, int]]:
     with embedded_backend(plain_moto=plain_moto) as endpoint:
         backend_pid = psutil.Process().children()[-1].pid
-        session = boto3.Session(
+        session: Any = boto3.Session(
             aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION
         )
 

@@ -368,12 +368,13 @@ class _Page:
         results: list[Item] = []
         result_size = scanned_count = 0
         last_evaluated_key = None
-        previous_page = self.exclusive_start_key is not None
+        start_key = self.exclusive_start_key
+        previous_page = start_key is not None
         for result in matches:
-            if previous_page:
+            if start_key is not None and previous_page:
                 if table._item_comes_before_dct(
                     result,
-                    self.exclusive_start_key,
+                    start_key,
                     hash_attrs,
                     range_attrs,
                     self.scan_index_forward,
@@ -444,8 +445,8 @@ def install() -> None:
 
 def installed() -> bool:
     return (
-        DynamoDBBackend.transact_write_items is _transact_write_items  # type: ignore[comparison-overlap]
-        and Table.query is _query  # type: ignore[comparison-overlap]
+        DynamoDBBackend.transact_write_items is _transact_write_items
+        and Table.query is _query
         and all(getattr(DynamoHandler, name) is read for name, read in _FAST_READS.items())
         and "__new__" in vars(Item)
     )

@@ -184,7 +184,7 @@ class LambdaRuntime:
         return prepared
 
     async def invoke(
-        self, function_name: str, event: dict[str, Any], *, throttle: bool = True
+        self, function_name: str, event: Mapping[str, Any], *, throttle: bool = True
     ) -> Any:
         """The handler's result; InvocationError when it failed, timed out or was throttled
         (never, with `throttle` off: it then waits for a worker like any queued call)."""
@@ -205,7 +205,7 @@ class LambdaRuntime:
         if report is not None:
             log.warning(report.line())
 
-    async def _invoke_here(self, function_name: str, event: dict[str, Any]) -> Any:
+    async def _invoke_here(self, function_name: str, event: Mapping[str, Any]) -> Any:
         prepared = self._prepare(function_name)
         function = prepared.function
         context = LambdaContext(

@@ -86,7 +86,7 @@ class WebSocketApi:
         self.accepting = True
 
     async def _integrate(
-        self, function_name: str, event: dict[str, Any], throttle: bool = True
+        self, function_name: str, event: Mapping[str, Any], throttle: bool = True
     ) -> Any:
         """The Lambda integration, cut off at API Gateway's 29 s even when the function's own
         timeout is longer (the function then runs on, as in AWS)."""

@@ -143,7 +143,6 @@ class Deliverer:
         elif outcome is Outcome.GONE:
             # The rest of this connection's frames would be 410 too.
             report.gone.add(post.connection_id)
-            report.gone_posts += left + 1
             self.overflow.forget(post.connection_id)
             return False
         elif outcome is Outcome.OVERFLOW:

@@ -36,6 +36,7 @@ class FanoutReport:
     gone: int = 0  # connections removed after a 410
     failed: int = 0  # posts that failed for a reason of the endpoint, after retries
     rejected: int = 0
+    post_attempts: int = 0  # retries included: more than the posts means throttling
     dropped: int = 0  # frames for clients not reading (429) after their brief retries
     closed: int = 0  # connections deleted for never reading
     rejected_codes: dict[str, int] = field(default_factory=dict)
@@ -58,6 +59,8 @@ class FanoutReport:
             "rejected": self.rejected,
             "dropped": self.dropped,
             "closed": self.closed,
+            "post_attempts": self.post_attempts,
+            "index_pages": sum(lookup.pages for lookup in self.lookups.values()),
         }
 
     def summary(self) -> dict[str, Any]:

@@ -54,6 +54,10 @@ class Summary:
     lost: int = 0
     websocket_failed: int = 0
     websocket_refused: int = 0
+    kinesis_calls: int = 0
+    kinesis_failed_calls: int = 0
+    websocket_connects: int = 0
+    websocket_handshakes_refused: int = 0
 
     @property
     def websocket_unanswered(self) -> int:
@@ -65,6 +69,9 @@ class Summary:
         return [
             f"submitted {self.submitted}",
             f"sent: kinesis {self.kinesis_sent}, websocket {self.websocket_sent}",
+            f"kinesis PutRecords calls {self.kinesis_calls} ({self.kinesis_failed_calls} failed)",
+            f"websocket connects {self.websocket_connects} "
+            f"({self.websocket_handshakes_refused} refused)",
             f"websocket errors: failed {self.websocket_failed} (the gateway: throttled, failed "
             f"or timed out), refused {self.websocket_refused} (no route or invalid)",
             f"retried {self.retried} (kinesis entries resent)",
@@ -141,4 +148,8 @@ class Shipper:
             lost=k.lost if k else 0,
             websocket_failed=w.failed if w else 0,
             websocket_refused=w.rejected if w else 0,
+            kinesis_calls=k.calls if k else 0,
+            kinesis_failed_calls=k.failed_calls if k else 0,
+            websocket_connects=w.connects if w else 0,
+            websocket_handshakes_refused=w.refused if w else 0,
         )

@@ -31,7 +31,14 @@ from .decisions import (
     take_batch,
 )
 from .destinations import Destinations, dropped_line, on_failure_record
-from .events import EventSource, StreamRecord, batch_event, event_record, payload_size
+from .events import (
+    EventSource,
+    KinesisBatchEvent,
+    StreamRecord,
+    batch_event,
+    event_record,
+    payload_size,
+)
 from .leases import SHARD_END, Lease, LeaseLost, LeaseTable
 
 __all__ = ["Invoke", "Mapping", "ShardWorker"]

@@ -54,7 +54,7 @@ def handle(event: dict[str, Any], context: Any) -> BatchResponse:
             log.warn("dropped a malformed record", sequence_number=sequence, reason=reason)
         report = pipeline().fan_out(events, Source.KINESIS, remaining_s(context))
         log.add(**report.summary(), **report.capacity())
-        failures = [
+        failures: list[BatchItemFailure] = [
             {"itemIdentifier": records[tag]["kinesis"]["sequenceNumber"]}
             for tag in sorted(report.failed_tags)
         ]

@@ -4,6 +4,7 @@ the progress board's estimates."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -100,7 +101,10 @@ def gateway_doc(with_offline: bool):
         "rss_mb": 231.0,
         "rss_per_1000_idle_mb": 5.1,
     }
-    figures = {"gateway": server, "baseline": {**server, "posts_per_s": 680.0, "p50_ms": 0.19}}
+    figures: dict[str, dict[str, Any]] = {
+        "gateway": server,
+        "baseline": {**server, "posts_per_s": 680.0, "p50_ms": 0.19},
+    }
     if with_offline:
         figures["serverless_offline"] = {**server, "posts_per_s": 242.0, "p99_ms": 39.2}
         figures["missing"] = {}

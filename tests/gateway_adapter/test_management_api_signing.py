@@ -16,9 +16,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from .clients import connect
 from .conftest import REGION, RunningGateway
 from .test_management_api import connection_id
-from .test_websocket_api import connect
 
 
 def signed(
@@ -54,7 +54,7 @@ def sha256(body: bytes) -> str:
 @pytest.fixture
 def target(probe: RunningGateway) -> tuple[str, websocket.WebSocket]:
     ws = connect(probe)
-    return f"{probe.gateway.management_url}/@connections/{connection_id(probe)}", ws
+    return f"{probe.management_url}/@connections/{connection_id(probe)}", ws
 
 
 def test_a_botocore_signed_post_is_delivered(target: tuple[str, websocket.WebSocket]) -> None:

@@ -208,7 +208,7 @@ def test_refreshable_credentials_are_refreshed_before_signing(loop_thread, conne
 
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="at least 1"):
-        Deliverer(BotocoreConnectionsApi(lambda endpoint: None), concurrency=0)  # type: ignore[arg-type,return-value]
+        Deliverer(BotocoreConnectionsApi(lambda endpoint: None), concurrency=0)
 
 
 def test_concurrency_is_bounded(loop_thread):

@@ -98,7 +98,12 @@ def wait_for_the_mapping(kinesis, healthy: websocket.WebSocket) -> None:
 
 
 def test_a_viewer_that_never_reads_costs_the_others_nothing_on_both_paths(
-    gateway_with_triggers: GatewayProcess, processor_env, store, aws_client_same_backend, sockets
+    gateway_with_triggers: GatewayProcess,
+    processor_env,
+    store,
+    stored,
+    aws_client_same_backend,
+    sockets,
 ):
     gateway, kinesis = gateway_with_triggers, aws_client_same_backend("kinesis")
     healthy = viewer(gateway, sockets)
@@ -133,10 +138,10 @@ def test_a_viewer_that_never_reads_costs_the_others_nothing_on_both_paths(
     # Twelve dropped frames in a row: the stalled viewer is disconnected and leaves the table.
     assert 2 * PER_PATH >= OVERFLOW_LIMIT
     deadline = time.monotonic() + 10
-    while store.get_connection(stalled_id) is not None:
+    while stored.connection(stalled_id) is not None:
         assert time.monotonic() < deadline, "the stalled viewer was never disconnected"
         time.sleep(0.05)
-    assert store.get_connection(healthy_id) is not None
+    assert stored.connection(healthy_id) is not None
     later = Event.create("NESClick", CLICK)
     put(kinesis, later)  # the shard still flows
     assert json.loads(healthy.recv())["event_id"] == later.event_id

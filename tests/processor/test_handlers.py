@@ -93,18 +93,19 @@ def test_connect_stores_and_disconnect_removes_everything(env, store, stored):
     assert store.subscribers("NESClick").subscribers == []
 
 
-def test_connect_on_aws_stores_the_apis_own_host(env, store, monkeypatch):
+def test_connect_on_aws_stores_the_apis_own_host(env, stored, monkeypatch):
     """Behind a custom domain the event's domainName is the custom host; what is stored (and
     what the Kinesis path posts to later) is `{apiId}.execute-api.{region}.amazonaws.com`."""
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     event = websocket_event("$connect", "c=", "live.example.com", authorizer=SHIPPER)
     event["requestContext"]["apiId"] = "abc123"
     assert connection_manager.handle(event, None) == {"statusCode": 200}
-    found, _ = store.get_connection("c=")
-    assert found.domain_name == "abc123.execute-api.us-east-1.amazonaws.com"
+    found = stored.connection("c=")
+    assert found is not None
+    assert found["domain_name"] == "abc123.execute-api.us-east-1.amazonaws.com"
 
 
-def test_connect_without_a_role_is_refused(env, store):
+def test_connect_without_a_role_is_refused(env, stored):
     event = websocket_event("$connect", "a=", env.domain_name, authorizer={})
     assert connection_manager.handle(event, None) == {"statusCode": 403}
     assert stored.items("a=") == []
@@ -351,7 +352,7 @@ def test_a_batch_is_grouped_by_type_and_poison_is_dropped(env, log_lines):
     assert (summary["records"], summary["invalid"], summary["delivered"]) == (6, 2, 4)
 
 
-def test_only_failures_of_the_endpoint_fail_a_record(env, store, log_lines):
+def test_only_failures_of_the_endpoint_fail_a_record(env, store, stored, log_lines):
     connect(env, "busy=", subs=[{"event_type": "NESClick"}])
     connect(env, "broken=", subs=[{"event_type": "DashClick"}])
     connect(env, "gone=", subs=[{"event_type": "NESClick"}])
@@ -368,8 +369,8 @@ def test_only_failures_of_the_endpoint_fail_a_record(env, store, log_lines):
     assert len(env.received("ok=")) == 2
     summary = log_lines[-1]
     assert (summary["dropped"], summary["failed"], summary["gone"]) == (1, 1, 1)
-    assert store.get_connection("gone=") is None  # a 410 removes the connection ...
-    assert store.get_connection("busy=") is not None  # ... one overflow does not
+    assert stored.connection("gone=") is None  # a 410 removes the connection ...
+    assert stored.connection("busy=") is not None  # ... one overflow does not
     assert sorted(s.connection_id for s in store.subscribers("NESClick").subscribers) == [
         "busy=",
         "ok=",

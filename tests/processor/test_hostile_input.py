@@ -74,7 +74,7 @@ def test_records_that_crashed_the_decoder_are_dropped_logged_once_and_not_retrie
     assert log_lines[-1]["invalid"] == len(sequences)
 
 
-def test_a_lone_surrogate_in_filter_expr_is_refused_at_validation(env, store):
+def test_a_lone_surrogate_in_filter_expr_is_refused_at_validation(env, stored):
     connect(env, "a=", subs=[{"event_type": "PhotoUpload"}])
     body = (
         '{"action":"subscribe","subscriptions":[{"event_type":"NESClick",'
@@ -88,7 +88,7 @@ def test_a_lone_surrogate_in_filter_expr_is_refused_at_validation(env, store):
         "subscriptions[0].filter_expr",
     )
     assert "lone surrogate" in frame["message"]
-    assert [s.event_type.value for s in store.subscriptions_of("a=")] == ["PhotoUpload"]
+    assert stored.subscribed_types("a=") == ["PhotoUpload"]
 
 
 @pytest.mark.parametrize(

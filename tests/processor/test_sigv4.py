@@ -32,10 +32,10 @@ def botocore_signed(url: str, body: bytes, credentials: Credentials, region: str
         "execute-api",
         region,
     )
-    signer._modify_request_before_signing(request)
+    signer._modify_request_before_signing(request)  # type: ignore[attr-defined]
     canonical = signer.canonical_request(request)
     signature = signer.signature(signer.string_to_sign(request, canonical), request)
-    signer._inject_signature_to_request(request, signature)
+    signer._inject_signature_to_request(request, signature)  # type: ignore[attr-defined]
     request.context["canonical"] = canonical
     return request
 

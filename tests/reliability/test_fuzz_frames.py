@@ -137,7 +137,7 @@ ENVELOPES = st.one_of(
     st.dictionaries(st.sampled_from(["action", "event", "subscriptions"]) | ANY_TEXT, JSONISH),
     JSONISH,
 ).map(lambda value: dumps(value).decode())
-TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=200)
+TEXT = st.text(st.characters(codec="utf-8"), max_size=200)
 
 
 @FUZZ

@@ -110,7 +110,7 @@ def _run(prog: str, argv: list[str], action: str) -> int:
         return 2
     import boto3
 
-    session = boto3.Session(region_name=args.region)
+    session: Any = boto3.Session(region_name=args.region)  # clients named at run time
     environ = {**os.environ, "AWS_REGION": args.region, "AWS_DEFAULT_REGION": args.region}
     deployer = Deployer(
         config=args.config,
