@@ -150,6 +150,13 @@ class Pipeline:
             report.rejected_codes = delivery.rejected_codes
             report.dropped = delivery.dropped
             report.gone = len(delivery.gone)
+            report.closed = len(delivery.closed)
+            if delivery.gone or delivery.closed:
+                removed = self.store.delete_connections(sorted(delivery.gone | delivery.closed))
+                # One consistent key Query per connection (1 unit: its items are small) and
+                # one write unit per item deleted (each under 1 KB).
+                report.read_units += len(delivery.gone | delivery.closed)
+                report.write_units += removed
         return report
 
     def reply(self, domain_name: str, stage: str, connection_id: str, frame: str) -> bool:
