@@ -4,7 +4,12 @@ concurrency; what each answer means and how long to keep trying are processor.fa
 Frames for one connection go out in order (one worker owns a connection at a time); up to
 `concurrency` connections are served at once. A failure that belongs to one connection (410,
 a full client buffer, 413) stays with it; only a failure of the endpoint (5xx, throttling of
-the API, no answer) outlives the retries as `failed_tags`, the records worth another try."""
+the API, no answer) outlives the retries as `failed_tags`, the records worth another try.
+
+Whether a 5xx belongs to the endpoint or to one connection is judged by the endpoint's other
+answers in the same invocation: when it delivered to anyone, it is up, and the connection
+whose frame still failed after its retries loses that frame (counted as `abandoned`) rather
+than the whole record going back to the stream to be re-sent to every subscriber."""
 
 from __future__ import annotations
 
@@ -78,6 +83,8 @@ class DeliveryReport:
     closed: set[str] = field(default_factory=set)  # readers that never read, deleted
     failed: int = 0  # failures of the endpoint that outlived their retries
     failed_tags: set[int] = field(default_factory=set)
+    abandoned: int = 0  # 5xx for one connection while its endpoint delivered to others
+    delivered_to: dict[str, int] = field(default_factory=dict)  # deliveries per endpoint
     attempts: int = 0  # posts tried, retries included: above the posts, throttling
 
 
@@ -116,20 +123,29 @@ class Deliverer:
             by_connection.setdefault(post.connection_id, []).append(post)
         queue = deque(_Lane(frames) for frames in by_connection.values())
         workers = min(self.concurrency, len(queue))
-        await asyncio.gather(*(self._worker(queue, report) for _ in range(workers)))
+        failures: list[Post] = []
+        await asyncio.gather(*(self._worker(queue, report, failures) for _ in range(workers)))
+        for failed in failures:
+            if report.delivered_to.get(failed.endpoint):
+                report.abandoned += 1
+            else:
+                report.failed += 1
+                report.failed_tags.add(failed.tag)
         return report
 
-    async def _worker(self, queue: deque[_Lane], report: DeliveryReport) -> None:
+    async def _worker(
+        self, queue: deque[_Lane], report: DeliveryReport, failures: list[Post]
+    ) -> None:
         """Round robin: a worker takes a connection, posts its next frame and puts it back at
         the end. A connection is out of the queue while its post is in flight, so its frames
         keep their order, and every subscriber's first frame goes out before anyone's
         second: `concurrency` posts stay in flight until fewer connections have frames."""
         while queue:
             lane = queue.popleft()
-            if await self._next(lane, report):
+            if await self._next(lane, report, failures):
                 queue.append(lane)
 
-    async def _next(self, lane: _Lane, report: DeliveryReport) -> bool:
+    async def _next(self, lane: _Lane, report: DeliveryReport, failures: list[Post]) -> bool:
         """Posts the lane's next frame; False when the connection has nothing more to get.
         After a dropped frame the rest get a single try each: the reader had its brief
         chance in this invocation."""
@@ -139,6 +155,7 @@ class Deliverer:
         outcome = await self._post(post, report, retry_overflow=not lane.overflowed)
         if outcome is Outcome.DELIVERED:
             report.delivered += 1
+            report.delivered_to[post.endpoint] = report.delivered_to.get(post.endpoint, 0) + 1
             self.overflow.delivered(post.connection_id)
         elif outcome is Outcome.GONE:
             # The rest of this connection's frames would be 410 too.
@@ -154,9 +171,8 @@ class Deliverer:
                 return False
         elif outcome is Outcome.REJECTED:
             report.rejected += 1
-        else:
-            report.failed += 1
-            report.failed_tags.add(post.tag)
+        else:  # judged once every lane is done: see the module's docstring
+            failures.append(post)
         return left > 0
 
     async def _close(self, post: Post, report: DeliveryReport) -> None:

@@ -35,6 +35,7 @@ class FanoutReport:
     filtered: int = 0
     gone: int = 0  # connections removed after a 410
     failed: int = 0  # posts that failed for a reason of the endpoint, after retries
+    abandoned: int = 0  # 5xx for one connection while the endpoint delivered to others
     rejected: int = 0
     post_attempts: int = 0  # retries included: more than the posts means throttling
     dropped: int = 0  # frames for clients not reading (429) after their brief retries
@@ -56,6 +57,7 @@ class FanoutReport:
             "filtered": self.filtered,
             "gone": self.gone,
             "failed": self.failed,
+            "abandoned": self.abandoned,
             "rejected": self.rejected,
             "dropped": self.dropped,
             "closed": self.closed,
@@ -144,6 +146,7 @@ class Pipeline:
             report.deliver_ms = (time.perf_counter() - started) * 1000
             report.delivered = delivery.delivered
             report.failed = delivery.failed
+            report.abandoned = delivery.abandoned
             report.rejected = delivery.rejected
             report.post_attempts = delivery.attempts
             report.failed_tags = delivery.failed_tags

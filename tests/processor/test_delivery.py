@@ -92,12 +92,24 @@ def test_brief_overflows_and_5xx_are_retried_with_backoff(deliver, connections):
 
 
 def test_endpoint_failures_that_outlive_retries_name_the_event(deliver, connections):
-    connections.fail_5xx["broken"] = 100
+    connections.fail_5xx["broken"] = connections.fail_5xx["also-broken"] = 100
     report = deliver(
-        [post(connections, "broken", tag=5), post(connections, "ok", tag=6)],
+        [post(connections, "broken", tag=5), post(connections, "also-broken", tag=6)],
         policy=RetryPolicy(max_attempts=3),
     )
-    assert report.failed == 1 and report.failed_tags == {5}
+    assert report.failed == 2 and report.failed_tags == {5, 6} and report.abandoned == 0
+    assert connections.posts == 6
+
+
+def test_a_5xx_for_one_connection_while_others_are_served_loses_only_its_frame(
+    deliver, connections
+):
+    connections.fail_5xx["broken"] = 100
+    report = deliver(
+        [post(connections, "broken", tag=5), post(connections, "ok", tag=5)],
+        policy=RetryPolicy(max_attempts=3),
+    )
+    assert report.abandoned == 1 and report.failed == 0 and report.failed_tags == set()
     assert report.delivered == 1 and connections.posts == 4
 
 

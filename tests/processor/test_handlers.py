@@ -352,29 +352,42 @@ def test_a_batch_is_grouped_by_type_and_poison_is_dropped(env, log_lines):
     assert (summary["records"], summary["invalid"], summary["delivered"]) == (6, 2, 4)
 
 
-def test_only_failures_of_the_endpoint_fail_a_record(env, store, stored, log_lines):
+def test_failures_of_one_connection_stay_with_it(env, store, stored, log_lines):
     connect(env, "busy=", subs=[{"event_type": "NESClick"}])
     connect(env, "broken=", subs=[{"event_type": "DashClick"}])
     connect(env, "gone=", subs=[{"event_type": "NESClick"}])
     connect(env, "ok=", subs=[{"event_type": "NESClick"}, {"event_type": "DashClick"}])
     env.throttle["busy="] = 1000  # a client that does not read: its frame alone is dropped
-    env.fail_5xx["broken="] = 1000  # the API failing: worth retrying the record
+    env.fail_5xx["broken="] = 1000  # 5xx for one connection while the endpoint delivers others
     env.gone.add("gone=")
     dash = Event.create("DashClick", {"event": "toggle-game", "click_type": "SINGLE"})
     batch = kinesis_event(Event.create("NESClick", RED_A), dash)
     result = send_iot_message.handle(batch, None)
-    assert result == {
-        "batchItemFailures": [{"itemIdentifier": batch["Records"][1]["kinesis"]["sequenceNumber"]}]
-    }
+    assert result == {"batchItemFailures": []}  # nobody gets the events a second time
     assert len(env.received("ok=")) == 2
     summary = log_lines[-1]
-    assert (summary["dropped"], summary["failed"], summary["gone"]) == (1, 1, 1)
+    assert (summary["dropped"], summary["abandoned"], summary["failed"]) == (1, 1, 0)
+    assert summary["gone"] == 1
     assert stored.connection("gone=") is None  # a 410 removes the connection ...
     assert stored.connection("busy=") is not None  # ... one overflow does not
     assert sorted(s.connection_id for s in store.subscribers("NESClick").subscribers) == [
         "busy=",
         "ok=",
     ]
+
+
+def test_an_endpoint_failing_for_everyone_fails_the_record(env, log_lines):
+    connect(env, "a=", subs=[{"event_type": "DashClick"}])
+    connect(env, "b=", subs=[{"event_type": "DashClick"}])
+    env.fail_5xx["a="] = env.fail_5xx["b="] = 1000
+    batch = kinesis_event(
+        Event.create("DashClick", {"event": "toggle-game", "click_type": "SINGLE"})
+    )
+    result = send_iot_message.handle(batch, None)
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": batch["Records"][0]["kinesis"]["sequenceNumber"]}]
+    }
+    assert (log_lines[-1]["failed"], log_lines[-1]["abandoned"]) == (2, 0)
 
 
 def test_an_empty_batch(env):
