@@ -4,6 +4,7 @@ never read. Only a failure of the lookup (it raises) or of the endpoint fails a 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import time
@@ -16,6 +17,7 @@ from messages import Event, Source, Stamp, new_event_id, now_ms
 from .delivery import Deliverer
 from .endpoints import management_endpoint
 from .fanout import Plan, Post, plan_posts
+from .lookup import SubscriberLookup, ThreadedLookup
 from .runtime import LoopThread
 from .store import ConnectionStore, Lookup, Subscriber
 
@@ -48,6 +50,8 @@ class FanoutReport:
     deliver_ms: float = 0.0
     read_units: float = 0.0  # DynamoDB read request units this fan-out consumed
     write_units: float = 0.0  # and write request units (removing gone connections)
+    gone_ids: set[str] = field(default_factory=set)
+    closed_ids: set[str] = field(default_factory=set)
 
     def counts(self) -> dict[str, int]:
         """What the invocation's log line reports, the subscriber lookup's cost included (index
@@ -98,8 +102,10 @@ class Pipeline:
         runner: LoopThread,
         environ: Mapping[str, str] = os.environ,
         closers: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+        lookup: SubscriberLookup | None = None,
     ) -> None:
         self.store = store
+        self.lookup = lookup or ThreadedLookup(store)
         self.deliverer = deliverer
         self.runner = runner
         self._environ = environ
@@ -119,19 +125,30 @@ class Pipeline:
     def fan_out(
         self, events: Sequence[tuple[int, Event]], source: Source, timeout_s: float | None = None
     ) -> FanoutReport:
-        """`events` are (tag, event) pairs; failed_tags names the ones worth retrying."""
+        """`events` are (tag, event) pairs; failed_tags names the ones worth retrying. The
+        lookups and the posts run as one coroutine on the processor's loop: one hand-over
+        from the handler's thread, however many event types and subscribers."""
+        report = self.runner.run(self._fan_out(events, source), timeout_s)
+        removed = report.gone_ids | report.closed_ids
+        if removed:
+            written = self.store.delete_connections(sorted(removed))
+            # One consistent key Query per connection (1 unit: its items are small) and
+            # one write unit per item deleted (each under 1 KB).
+            report.read_units += len(removed)
+            report.write_units += written
+        return report
+
+    async def _fan_out(self, events: Sequence[tuple[int, Event]], source: Source) -> FanoutReport:
         report = FanoutReport()
         by_type: dict[str, list[tuple[int, Event]]] = {}
         for tag, event in events:
             by_type.setdefault(event.message_type.value, []).append((tag, event))
+        started = time.perf_counter()
+        # Each event reads the table as it is now: see processor.lookup on why nothing is cached.
+        lookups = await asyncio.gather(*(self.lookup.subscribers(kind) for kind in by_type))
+        report.lookup_ms = (time.perf_counter() - started) * 1000
         posts: list[Post] = []
-        for event_type, group in by_type.items():
-            # No cache here, on purpose: on AWS several warm containers run at once, and a
-            # subscriber acknowledged by any of them must receive every later event from
-            # every other, so each event reads the table as it is now.
-            started = time.perf_counter()
-            lookup = self.store.subscribers(event_type)
-            report.lookup_ms += (time.perf_counter() - started) * 1000
+        for (event_type, group), lookup in zip(by_type.items(), lookups, strict=True):
             report.lookups[event_type] = lookup
             report.read_units += lookup.read_units
             for tag, event in group:
@@ -142,7 +159,7 @@ class Pipeline:
                 posts.extend(plan.posts)
         if posts:
             started = time.perf_counter()
-            delivery = self.runner.run(self.deliverer.deliver(posts), timeout_s)
+            delivery = await self.deliverer.deliver(posts)
             report.deliver_ms = (time.perf_counter() - started) * 1000
             report.delivered = delivery.delivered
             report.failed = delivery.failed
@@ -154,12 +171,7 @@ class Pipeline:
             report.dropped = delivery.dropped
             report.gone = len(delivery.gone)
             report.closed = len(delivery.closed)
-            if delivery.gone or delivery.closed:
-                removed = self.store.delete_connections(sorted(delivery.gone | delivery.closed))
-                # One consistent key Query per connection (1 unit: its items are small) and
-                # one write unit per item deleted (each under 1 KB).
-                report.read_units += len(delivery.gone | delivery.closed)
-                report.write_units += removed
+            report.gone_ids, report.closed_ids = delivery.gone, delivery.closed
         return report
 
     def reply(self, domain_name: str, stage: str, connection_id: str, frame: str) -> bool:

@@ -29,6 +29,7 @@ __all__ = [
     "ConnectionNotFound",
     "ConnectionStore",
     "Lookup",
+    "LookupPages",
     "StoreError",
     "Subscriber",
 ]
@@ -137,6 +138,44 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+class LookupPages:
+    """A lookup's Query pages as they come, whichever client reads them: the subscribers
+    (each connection's subscriptions in the client's order) and what the pages cost."""
+
+    def __init__(self, now: float) -> None:
+        self._now = now
+        self._grouped: dict[str, list[dict[str, Any]]] = {}
+        self._pages = self._items = self._item_bytes = 0
+        self._read_units = 0.0
+
+    def add(self, response: dict[str, Any]) -> bool:
+        """Takes one page; True when another follows (`LastEvaluatedKey`)."""
+        page = response.get("Items", [])
+        self._pages += 1
+        self._items += response.get("ScannedCount", len(page))
+        self._read_units += query_read_units(page)
+        self._item_bytes += sum(item_size(item) for item in page)
+        for item in page:
+            # TTL deletion lags by up to days; an expired item is as good as gone.
+            if int(item["expires_at"]["N"]) > self._now:
+                self._grouped.setdefault(item["connection_id"]["S"], []).append(item)
+        return "LastEvaluatedKey" in response
+
+    def lookup(self) -> Lookup:
+        subscribers = []
+        for connection_id, rows in self._grouped.items():
+            rows.sort(key=lambda item: int(item["position"]["N"]))
+            subscribers.append(
+                Subscriber(
+                    connection_id,
+                    rows[0]["domain_name"]["S"],
+                    rows[0]["stage"]["S"],
+                    tuple(_subscription_of(row) for row in rows),
+                )
+            )
+        return Lookup(subscribers, self._pages, self._items, self._read_units, self._item_bytes)
+
+
 class ConnectionStore:
     """Takes a boto3 DynamoDB client (low level, thread-safe) and the names of table and index."""
 
@@ -156,6 +195,11 @@ class ConnectionStore:
         self._clock = clock
         self._sleep = sleep
         self._page_size = page_size
+
+    @property
+    def client_meta(self) -> Any:
+        """The boto3 client's resolved endpoint_url and region_name (the lean lookup's)."""
+        return self._db.meta
 
     # -- connections -------------------------------------------------------------------------
 
@@ -296,6 +340,16 @@ class ConnectionStore:
 
     def subscribers(self, event_type: str) -> Lookup:
         """Every subscriber of one event type: a paginated Query on the sparse index."""
+        request = self.lookup_request(event_type)
+        pages = LookupPages(self._clock())
+        while True:
+            response = self._db.query(**request)
+            if not pages.add(response):
+                return pages.lookup()
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def lookup_request(self, event_type: str) -> dict[str, Any]:
+        """The first page's Query of `subscribers`; processor.lookup sends the same one."""
         request: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": self.index,
@@ -304,35 +358,10 @@ class ConnectionStore:
         }
         if self._page_size is not None:
             request["Limit"] = self._page_size
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        pages = items = item_bytes = 0
-        read_units = 0.0
-        now = self._clock()
-        while True:
-            response = self._db.query(**request)
-            pages += 1
-            items += response.get("ScannedCount", len(response.get("Items", [])))
-            read_units += query_read_units(response.get("Items", []))
-            item_bytes += sum(item_size(item) for item in response.get("Items", []))
-            for item in response.get("Items", []):
-                # TTL deletion lags by up to days; an expired item is as good as gone.
-                if int(item["expires_at"]["N"]) > now:
-                    grouped.setdefault(item["connection_id"]["S"], []).append(item)
-            if "LastEvaluatedKey" not in response:
-                break
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        subscribers = []
-        for connection_id, rows in grouped.items():
-            rows.sort(key=lambda item: int(item["position"]["N"]))
-            subscribers.append(
-                Subscriber(
-                    connection_id,
-                    rows[0]["domain_name"]["S"],
-                    rows[0]["stage"]["S"],
-                    tuple(_subscription_of(row) for row in rows),
-                )
-            )
-        return Lookup(subscribers, pages, items, read_units, item_bytes)
+        return request
+
+    def lookup_pages(self) -> LookupPages:
+        return LookupPages(self._clock())
 
     def _expires_at(self) -> int:
         return int(self._clock()) + CONNECTION_TTL_S

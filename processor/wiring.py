@@ -23,12 +23,23 @@ from .connections_api import (
     SignedConnectionsApi,
 )
 from .delivery import DEFAULT_CONCURRENCY, BotocoreConnectionsApi, ConnectionsApi, Deliverer
+from .dynamodb_api import SIGNING_SERVICE as DYNAMODB_SERVICE
+from .dynamodb_api import SignedDynamoDb
+from .lookup import SignedLookup, SubscriberLookup, ThreadedLookup
 from .pipeline import Pipeline
 from .runtime import ClientPool, LoopThread
 from .sigv4 import SigV4Signer
 from .store import ConnectionStore
 
-__all__ = ["CLIENT_ENV", "CONCURRENCY_ENV", "connections_api", "once", "pipeline", "store"]
+__all__ = [
+    "CLIENT_ENV",
+    "CONCURRENCY_ENV",
+    "connections_api",
+    "once",
+    "pipeline",
+    "store",
+    "subscriber_lookup",
+]
 
 T = TypeVar("T")
 CONCURRENCY_ENV = "TUMBLE_FANOUT_CONCURRENCY"
@@ -69,15 +80,40 @@ def _pipeline() -> Pipeline:
     concurrency = int(os.environ.get(CONCURRENCY_ENV) or DEFAULT_CONCURRENCY)
     session = get_session()
     runner = LoopThread()
-    api, close = connections_api(session, concurrency, os.environ.get(CLIENT_ENV, "signed"))
-    return Pipeline(store(), Deliverer(api, concurrency), runner, closers=[close])
+    kind = os.environ.get(CLIENT_ENV, "signed")
+    api, close = connections_api(session, concurrency, kind)
+    lookup, close_lookup = subscriber_lookup(session, store(), kind)
+    return Pipeline(
+        store(), Deliverer(api, concurrency), runner, closers=[close, close_lookup], lookup=lookup
+    )
+
+
+def subscriber_lookup(
+    session: AioSession, connection_store: ConnectionStore, kind: str = "signed"
+) -> tuple[SubscriberLookup, Callable[[], Coroutine[Any, Any, None]]]:
+    """The subscriber lookup and what closes it: the lean signed Query (default), sent to the
+    endpoint and region the store's boto3 client resolved, or that client itself (`botocore`)."""
+    if kind == "botocore":
+        return ThreadedLookup(connection_store), _nothing_to_close
+    meta = connection_store.client_meta
+    api = SignedDynamoDb(
+        meta.endpoint_url,
+        SessionCredentials(session),
+        SigV4Signer(meta.region_name or "", DYNAMODB_SERVICE),
+    )
+    return SignedLookup(connection_store, api), api.close
+
+
+async def _nothing_to_close() -> None:
+    return None
 
 
 def connections_api(
     session: AioSession, concurrency: int, kind: str = "signed"
 ) -> tuple[ConnectionsApi, Callable[[], Coroutine[Any, Any, None]]]:
     """The @connections client and what closes it: the lean signed path (default), or
-    aiobotocore's own client (`botocore`), whose per-call pipeline costs about 1.1 ms of CPU."""
+    aiobotocore's own client (`botocore`), whose per-call pipeline costs about 1.1 ms of CPU.
+    The same switch (TUMBLE_FANOUT_CLIENT) chooses the subscriber lookup's client."""
     if kind == "signed":
         region = session.get_config_variable("region")
         signed = SignedConnectionsApi(

@@ -133,11 +133,14 @@ KNOWN_EXCEPTIONS: Counter[tuple[str, str]] = Counter(
         ("spectator/watch_model.py", "event"): 1,
         ("spectator/watch_view.py", "payload"): 1,
         # Same letters, other vocabularies: a log line's "message", the dead-letter file's
-        # "error" column, the page server's HTTP error body, and the watcher's screen status.
+        # "error" column, the page server's HTTP error body, the watcher's screen status.
         ("processor/logs.py", "message"): 1,
         ("producer/deadletter.py", "error"): 1,
         ("spectator/page.py", "error"): 1,
         ("spectator/watch_view.py", "subscribed"): 1,
+        # DynamoDB's error body and botocore's ClientError spell their message so.
+        ("processor/dynamodb_api.py", "message"): 1,
+        ("processor/dynamodb_api.py", "Message"): 2,
     }
 )
 

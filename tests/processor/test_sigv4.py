@@ -53,7 +53,7 @@ def test_signature_equals_botocores(connection_id: str, endpoint: str, token: st
     assert ours["X-Amz-Date"] == theirs.headers["X-Amz-Date"] == STAMP
     assert ours.get("X-Amz-Security-Token") == theirs.headers.get("X-Amz-Security-Token")
     signer = SigV4Signer("eu-west-1")
-    canonical = signer.canonical_request(
+    canonical, _ = signer.canonical_request(
         "POST", where, STAMP, token, hashlib.sha256(body).hexdigest()
     )
     assert canonical == theirs.context["canonical"]
