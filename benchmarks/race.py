@@ -20,7 +20,6 @@ import json
 import os
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,17 +32,15 @@ import boto3
 import websocket
 
 from benchmarks._race_record import record_race
+from benchmarks._race_spectator import SpectatorProcess
 from gateway_adapter.embedded import free_port
 from messages import (
     COLORS,
     Event,
     Source,
-    Subscription,
-    decode_spectator_frame,
     encode_kinesis_data,
     submit_envelope,
 )
-from messages.envelopes import subscribe_envelope
 from messages.tokens import Role, issue, with_token
 from tumble.local import LocalStack, Ports
 
@@ -52,46 +49,6 @@ __all__ = ["main"]
 SERVERLESS_YML = Path(__file__).resolve().parent.parent / "serverless.yml"
 BUTTONS = ("UP", "DOWN", "A", "B")
 TOKEN_TTL_S = 3600
-
-
-@dataclass
-class Spectator:
-    """A websocket-client spectator that timestamps every frame as it arrives."""
-
-    url: str
-    arrivals: dict[tuple[str, str], float] = field(default_factory=dict)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-
-    def __post_init__(self) -> None:
-        self.socket = websocket.create_connection(self.url, timeout=10)
-        subscription = Subscription.from_dict({"event_type": "NESClick"})
-        self.socket.send(subscribe_envelope([subscription]))
-        answer = decode_spectator_frame(self.socket.recv())
-        if answer.get("status") != "subscribed":
-            raise RuntimeError(f"subscription refused: {answer}")
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                frame = self.socket.recv()
-            except (websocket.WebSocketException, OSError):
-                return
-            if not frame:  # the socket was closed under us
-                return
-            received = time.time() * 1000
-            decoded = decode_spectator_frame(frame)
-            with self.changed:
-                self.arrivals[(decoded["event_id"], decoded["source"])] = received
-                self.changed.notify_all()
-
-    def wait_for(self, wanted: set[tuple[str, str]], timeout_s: float) -> None:
-        """Until every frame in `wanted` arrived (the players' frames arrive too)."""
-        with self.changed:
-            self.changed.wait_for(lambda: wanted <= self.arrivals.keys(), timeout_s)
-
-    def close(self) -> None:
-        self.socket.close()
 
 
 @dataclass
@@ -151,7 +108,7 @@ def run_lap(stack: LocalStack, presses: int, rate: float) -> Lap:
     expires = int(time.time()) + TOKEN_TTL_S
     viewer = issue(secret, Role.VIEWER, "race-viewer", expires)
     shipper_token = issue(secret, Role.SHIPPER, "race-shipper", expires)
-    spectator = Spectator(with_token(stack.ws_url, viewer))
+    spectator = SpectatorProcess(with_token(stack.ws_url, viewer))
     shipper = websocket.create_connection(with_token(stack.ws_url, shipper_token), timeout=10)
     kinesis = boto3.Session(
         aws_access_key_id=stack.env["AWS_ACCESS_KEY_ID"],

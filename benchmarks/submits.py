@@ -23,7 +23,8 @@ from pathlib import Path
 
 import websocket
 
-from benchmarks.race import Spectator, local_stack
+from benchmarks._race_spectator import SpectatorProcess
+from benchmarks.race import local_stack
 from messages import submit_envelope
 from messages.tokens import Role, issue, with_token
 from producer.simulate import nes_click
@@ -89,7 +90,7 @@ def main(argv: list[str]) -> int:
         viewer = with_token(stack.ws_url, issue(secret, Role.VIEWER, "bench-viewer", expires))
         shipper = with_token(stack.ws_url, issue(secret, Role.SHIPPER, "bench-ship", expires))
         baseline = front_door(shipper, 2_000 if args.quick else 10_000)
-        spectator = Spectator(viewer)
+        spectator = SpectatorProcess(viewer)
         rows = asyncio.run(_steps(shipper, spectator, rates, seconds))
         spectator.close()
     capacity = max((rate for rate, _, _, failed in rows if failed == 0), default=0)
@@ -105,7 +106,7 @@ def main(argv: list[str]) -> int:
 
 
 async def _steps(
-    url: str, spectator: Spectator, rates: tuple[int, ...], seconds: float
+    url: str, spectator: SpectatorProcess, rates: tuple[int, ...], seconds: float
 ) -> list[tuple[int, int, int, int]]:
     """Per rate: (rate, delivered, sent, answered failed)."""
     path = WebSocketPath(lambda: url)

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["PortInUse", "check_ports_free", "port_holder", "spawn"]
+__all__ = ["PortInUse", "check_ports_free", "dying_with_this_process", "port_holder", "spawn"]
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -49,6 +49,12 @@ def _die_with(parent_pid: int, death_signal: int) -> Callable[[], None]:
             os.kill(os.getpid(), death_signal)
 
     return arm
+
+
+def dying_with_this_process(death_signal: int = signal.SIGKILL) -> Callable[[], None]:
+    """A `preexec_fn` for children started some other way than `spawn` (a pipe to read, say)
+    that must not outlive this process either."""
+    return _die_with(os.getpid(), death_signal)
 
 
 def spawn(
