@@ -34,7 +34,8 @@ from typing import Any
 from moto import backends
 from moto.core import responses
 from moto.moto_server import threaded_moto_server
-from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+from .moto_server_http import LeanRequestHandler
 
 __all__ = ["IDLE_CONNECTION_S", "KeepAliveHandler", "install", "installed", "uninstall"]
 
@@ -90,7 +91,7 @@ def _body_length(headers: Any) -> int | None:
     return value if value >= 0 else None
 
 
-class KeepAliveHandler(MotoRequestHandler):
+class KeepAliveHandler(LeanRequestHandler):
     timeout = IDLE_CONNECTION_S
     _keep = False
 
@@ -111,9 +112,9 @@ class KeepAliveHandler(MotoRequestHandler):
             super().run_wsgi()
             return
         raw = self.rfile
-        self.rfile = _Body(raw, length)  # type: ignore[assignment]
+        self.rfile = body = _Body(raw, length)  # type: ignore[assignment]
         try:
-            super().run_wsgi()
+            self.serve_kept(body)
         finally:
             self.rfile = raw
 
