@@ -344,3 +344,28 @@ def test_put_records_answers_as_moto(aws_endpoint: str, kept_alive: EmbeddedAws)
     first, second = json.loads(data), json.loads(ours[2])
     assert first["FailedRecordCount"] == second["FailedRecordCount"] == 0
     assert int(second["Records"][0]["SequenceNumber"]) > int(first["Records"][0]["SequenceNumber"])
+
+
+def test_apps_of_a_kept_alive_server_load_forms_as_werkzeug_does(kept_alive: EmbeddedAws):
+    """The request class skips only Flask's debug wrapper around an empty `files`."""
+    from moto.moto_server import threaded_moto_server
+    from werkzeug.test import EnvironBuilder
+
+    app = threaded_moto_server.create_backend_app("sqs")
+    request = app.request_class(
+        EnvironBuilder(
+            method="POST", data={"Action": "ListQueues"}, content_type=FORM
+        ).get_environ()
+    )
+    with app.app_context():
+        assert request.form.to_dict() == {"Action": "ListQueues"}
+        assert not request.files and type(request.files).__name__ == "ImmutableMultiDict"
+    status, _, answer = _call(
+        http.client.HTTPConnection(kept_alive.host, kept_alive.port, timeout=10),
+        "ListTables",
+        b"{}",
+    )
+    assert status == 200 and "TableNames" in answer
+
+
+FORM = "application/x-www-form-urlencoded"
