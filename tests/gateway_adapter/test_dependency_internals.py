@@ -76,3 +76,21 @@ def test_moto_still_answers_get_records_the_way_the_fast_path_replaces():
     assert list(backend)[1:4] == ["stream_arn", "shard_iterator", "limit"]
     assert callable(BaseResponse._get_param)
     assert callable(ActionResult.execute_result)
+
+
+def test_http_client_still_has_the_header_limits_the_lean_parser_enforces():
+    """moto_server_http reads header blocks itself, with http.client's (private) limits."""
+    import http.client
+
+    from gateway_adapter import moto_server_http
+
+    assert http.client._MAXLINE == moto_server_http.MAX_LINE
+    assert http.client._MAXHEADERS == moto_server_http.MAX_HEADERS
+
+
+def test_werkzeug_still_logs_through_the_logger_the_lean_handler_asks():
+    """LeanRequestHandler skips werkzeug's request line once werkzeug's logger (a private
+    module global) is set up and drops INFO."""
+    from werkzeug import _internal
+
+    assert hasattr(_internal, "_logger") and callable(_internal._log)

@@ -1,0 +1,119 @@
+"""The embedded backend's CPU per request: `python -m benchmarks.embedded_cpu`.
+
+Starts `python -m gateway_adapter.embedded` as a child process (as `tumble local` runs it),
+sends the hot calls of the stack (DynamoDB Query, GetItem, PutItem; Kinesis PutRecords) with a
+real boto3 client, and reads the server's CPU time (user + system, from psutil) around each
+loop: CPU per request, and the client's wall time per request. Each loop runs back to back and
+again with a pause between calls (the server's caches and the CPU's clock cool down then, as
+they do under a game's real traffic)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import psutil
+
+from benchmarks.common import ROOT
+from gateway_adapter.embedded import free_port, wait_for_http
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef
+
+__all__ = ["main", "measure"]
+
+
+def _calls(endpoint: str) -> dict[str, Callable[[], Any]]:
+    session = boto3.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+    kinesis = session.client("kinesis", endpoint_url=endpoint)
+    dynamodb.create_table(
+        TableName="cpu",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+    item = {"pk": {"S": "one"}, "kind": {"S": "button"}, "n": {"N": "1"}}
+    dynamodb.put_item(TableName="cpu", Item=item)
+    kinesis.create_stream(StreamName="cpu", ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName="cpu")
+    records: list[PutRecordsRequestEntryTypeDef] = [
+        {"Data": b'{"button": "A"}', "PartitionKey": "p1"}
+    ]
+    return {
+        "Query": lambda: dynamodb.query(
+            TableName="cpu",
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "one"}},
+        ),
+        "GetItem": lambda: dynamodb.get_item(TableName="cpu", Key={"pk": {"S": "one"}}),
+        "PutItem": lambda: dynamodb.put_item(TableName="cpu", Item=item),
+        "PutRecords": lambda: kinesis.put_records(StreamName="cpu", Records=records),
+    }
+
+
+def measure(
+    server: psutil.Process, call: Callable[[], Any], count: int, pause_s: float
+) -> tuple[float, float]:
+    """(server CPU ms, client wall ms) per call, over `count` calls after a short warm-up."""
+    for _ in range(20):
+        call()
+    cpu_before = sum(server.cpu_times()[:2])
+    wall = 0.0
+    for _ in range(count):
+        if pause_s:
+            time.sleep(pause_s)
+        start = time.perf_counter()
+        call()
+        wall += time.perf_counter() - start
+    cpu = sum(server.cpu_times()[:2]) - cpu_before
+    return cpu / count * 1000, wall / count * 1000
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.embedded_cpu")
+    parser.add_argument("--count", type=int, default=2000, help="calls per back-to-back loop")
+    parser.add_argument("--paused-count", type=int, default=200, help="calls per paused loop")
+    parser.add_argument("--pause", type=float, default=0.05, help="seconds between paused calls")
+    parser.add_argument("--calls", default="Query,GetItem,PutItem,PutRecords")
+    parser.add_argument("--plain-moto", action="store_true")
+    parser.add_argument(
+        "--root",
+        default=str(ROOT),
+        help="the checkout to serve from (another commit's, to compare)",
+    )
+    args = parser.parse_args(argv)
+    port = free_port()
+    command = [sys.executable, "-m", "gateway_adapter.embedded", "--port", str(port)]
+    process = subprocess.Popen(
+        command + (["--plain-moto"] if args.plain_moto else []),
+        cwd=args.root,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{endpoint}/moto-api/", 30)
+        server = psutil.Process(process.pid)
+        calls = _calls(endpoint)
+        print(f"{'call':<11} {'loop':<14} {'server CPU ms':>13} {'client ms':>10}")
+        for name in args.calls.split(","):
+            for label, count, pause in (
+                ("back to back", args.count, 0.0),
+                (f"{args.pause * 1000:.0f} ms pauses", args.paused_count, args.pause),
+            ):
+                cpu, wall = measure(server, calls[name], count, pause)
+                print(f"{name:<11} {label:<14} {cpu:>13.3f} {wall:>10.3f}", flush=True)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+if __name__ == "__main__":
+    main()
