@@ -1,4 +1,4 @@
-"""The embedded backend's CPU per request: `python -m benchmarks.embedded_cpu`.
+"""The embedded backend's CPU per request: `tumble bench embedded_cpu`.
 
 Starts `python -m gateway_adapter.embedded` as a child process (as `tumble local` runs it),
 sends the hot calls of the stack (DynamoDB Query, GetItem, PutItem; Kinesis PutRecords) with a
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import psutil
 
+from benchmarks import results
 from benchmarks.common import ROOT
 from gateway_adapter.embedded import free_port, wait_for_http
 
@@ -77,8 +78,9 @@ def measure(
     return cpu / count * 1000, wall / count * 1000
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.embedded_cpu")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tumble bench embedded_cpu", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="200 and 20 calls per loop")
     parser.add_argument("--count", type=int, default=2000, help="calls per back-to-back loop")
     parser.add_argument("--paused-count", type=int, default=200, help="calls per paused loop")
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between paused calls")
@@ -90,6 +92,8 @@ def main(argv: list[str] | None = None) -> None:
         help="the checkout to serve from (another commit's, to compare)",
     )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.count, args.paused_count = 200, 20
     port = free_port()
     command = [sys.executable, "-m", "gateway_adapter.embedded", "--port", str(port)]
     process = subprocess.Popen(
@@ -102,18 +106,29 @@ def main(argv: list[str] | None = None) -> None:
         wait_for_http(f"{endpoint}/moto-api/", 30)
         server = psutil.Process(process.pid)
         calls = _calls(endpoint)
-        print(f"{'call':<11} {'loop':<14} {'server CPU ms':>13} {'client ms':>10}")
+        printed = [f"{'call':<11} {'loop':<14} {'server CPU ms':>13} {'client ms':>10}"]
+        print(printed[0])
+        figures: dict[str, dict[str, float]] = {}
         for name in args.calls.split(","):
             for label, count, pause in (
                 ("back to back", args.count, 0.0),
                 (f"{args.pause * 1000:.0f} ms pauses", args.paused_count, args.pause),
             ):
                 cpu, wall = measure(server, calls[name], count, pause)
-                print(f"{name:<11} {label:<14} {cpu:>13.3f} {wall:>10.3f}", flush=True)
+                printed.append(f"{name:<11} {label:<14} {cpu:>13.3f} {wall:>10.3f}")
+                print(printed[-1], flush=True)
+                figures[f"{name}, {label}"] = {"server_cpu_ms": cpu, "client_wall_ms": wall}
     finally:
         process.terminate()
         process.wait(10)
+    results.record(
+        "embedded_cpu",
+        parameters={key: value for key, value in vars(args).items() if key != "root"},
+        figures=figures,
+        printed=printed,
+    )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
