@@ -3,6 +3,7 @@ moto never competes with the code being measured for this process's GIL."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from gateway_adapter.embedded import free_port, wait_for_http
 
-__all__ = ["ROOT", "embedded_backend"]
+__all__ = ["ROOT", "embedded_backend", "scoped_environ"]
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT_S = 10
@@ -36,3 +37,16 @@ def embedded_backend(*, plain_moto: bool = False) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def scoped_environ() -> Iterator[None]:
+    """This process's environment as it was, once the block ends: a benchmark that points the
+    in-process handlers at its own backend and stage (as Lambda's environment would) must not
+    leave them to the benchmarks that run after it in `tumble bench`."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

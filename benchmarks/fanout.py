@@ -31,7 +31,7 @@ from aiohttp import web
 
 from benchmarks._fanout_gateway import measure, readers
 from benchmarks._fanout_sweeps import record_sweeps
-from benchmarks.common import ROOT, embedded_backend
+from benchmarks.common import ROOT, embedded_backend, scoped_environ
 from gateway_adapter.bootstrap import bootstrap_resources
 from gateway_adapter.embedded import free_port, wait_for_http
 from gateway_adapter.serverless_config import Options
@@ -350,7 +350,7 @@ def main(argv: list[str]) -> int:
     sink_port = free_port()
     sink_url = f"http://127.0.0.1:{sink_port}"
     sink = ["-m", "benchmarks.fanout", "--serve-sink", str(sink_port)]
-    with embedded_backend() as endpoint, _child(sink, f"{sink_url}/_stats"):
+    with scoped_environ(), embedded_backend() as endpoint, _child(sink, f"{sink_url}/_stats"):
         os.environ.update(_environment(endpoint))
         session = boto3.Session(region_name=REGION)
         service = load_service(

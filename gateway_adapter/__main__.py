@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import importlib.util
 import logging
 import os
 import signal
@@ -171,12 +173,10 @@ def chosen_loop(requested: str, uvloop_installed: bool) -> str:
 def _use_loop(requested: str) -> str:
     """Sets the process's event loop policy, so the loop the in-process handlers start for
     their clients (processor.runtime.LoopThread) is the same kind as the gateway's."""
-    try:
-        import uvloop
-    except ImportError:
-        uvloop = None
-    loop = chosen_loop(requested, uvloop is not None)
-    if loop == "uvloop" and uvloop is not None:
+    installed = importlib.util.find_spec("uvloop") is not None
+    loop = chosen_loop(requested, installed)
+    if loop == "uvloop":
+        uvloop = importlib.import_module("uvloop")  # optional: typed the same either way
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     return loop
 

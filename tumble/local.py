@@ -101,9 +101,10 @@ class LocalStack:
         for change in bootstrap_resources(service, client):
             print(f"  {change}", flush=True)
         self._share_token_secret(service, client("ssm"))
-        # The producer and the page find the stream, bucket and table as a function would.
-        for name, value in shared_environment(service).items():
-            self.env.setdefault(name, value)
+        # The producer and the page find the stream, bucket and table as a function would:
+        # the ones just created, whatever a STREAM_NAME or the like inherited from the caller
+        # says (a stale one sent every Kinesis put of the players to a stream that is not there).
+        self.env.update(shared_environment(service))
         for part in self.parts():
             self._start_part(part)
             print(f"  {part.name}: running", flush=True)

@@ -156,3 +156,26 @@ def test_children_see_the_environment_all_functions_share():
     assert shared["STREAM_NAME"] == "tumble-local-iot-events"
     assert shared["UPLOAD_BUCKET"] == "tumble-local-uploads-123456789012"
     assert shared["CONNECTIONS_TABLE"] == "tumble-local-connections"
+
+
+def test_the_parts_get_the_stacks_own_resources_whatever_the_caller_inherited(tmp_path):
+    """A STREAM_NAME left in the environment by whoever starts the stack (a benchmark before
+    this one, a shell) must not send the players' puts to a stream that is not there."""
+    from tumble.local import LocalStack, Ports
+
+    env = stack_env()
+    env.update(STREAM_NAME="tumble-bench-iot-events", CONNECTIONS_TABLE="tumble-bench-connections")
+    stack = LocalStack(
+        config=SERVERLESS_YML,
+        ports=Ports(aws=free_port(), gateway=free_port(), page=free_port()),
+        env=env,
+        simulate=0,
+        page=False,
+        log_dir=tmp_path,
+    )
+    try:
+        stack.start()
+        assert stack.env["STREAM_NAME"] == "tumble-local-iot-events"
+        assert stack.env["CONNECTIONS_TABLE"] == "tumble-local-connections"
+    finally:
+        stack.stop()
