@@ -243,7 +243,13 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tumble bench race", description=__doc__)
     parser.add_argument("--presses", type=int, default=200, help="presses per lap")
     parser.add_argument("--rate", type=float, default=20.0, help="presses per second")
-    parser.add_argument("--poll-interval", type=float, nargs="+", default=[1.0, 0.1])
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        nargs="+",
+        default=[1.0, 0.2, 0.1],
+        help="seconds between polls of a shard, one lap each (1.0 is Lambda's idle cadence)",
+    )
     parser.add_argument(
         "--players", type=int, default=4, help="simulated players running meanwhile (make local)"
     )
