@@ -1,12 +1,12 @@
-"""Gateway adapter benchmark: @connections deliveries per second (aiobotocore, concurrency 64,
+"""Gateway adapter benchmark: @connections deliveries per second (signed posts, concurrency 64,
 100 connected clients), echo latency (client -> handler -> @connections post -> same client)
 and RSS with 10,000 idle connections. Each beside a bare aiohttp WebSocket server measured in
 the same run (no routing, no Lambda runtime, no SigV4), so the numbers say what the adapter
 itself costs on this machine.
 
 Every server and every load generator is its own process: the gateway child, the baseline
-child, a poster child (aiobotocore) and a holder child (idle connections); this process runs
-the receiving clients. `--quick` shrinks everything to a few seconds.
+child, a poster child (the processor's signed client) and a holder child (idle connections);
+this process runs the receiving clients. `--quick` shrinks everything to a few seconds.
 
 serverless-offline (pinned serverless 3 and serverless-offline 13 in benchmarks/serverless-
 offline/, the same service in Node) is measured the same way in the same run whenever Node and
@@ -226,7 +226,7 @@ def _measure(
 
 
 ROWS = (
-    ("@connections posts/s (aiobotocore, 64 in flight)", "posts_per_s", "{:,.0f}", ">= 3,000"),
+    ("@connections posts/s (signed, 64 in flight)", "posts_per_s", "{:,.0f}", ">= 3,000"),
     ("server CPU per delivery, us", "server_us_per_post", "{:.0f}", ""),
     ("deliveries/s one server core sustains (1/CPU)", "server_capacity_per_s", "{:,.0f}", ""),
     ("echo round trip p50 ms", "p50_ms", "{:.2f}", "< 2"),
