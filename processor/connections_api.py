@@ -23,6 +23,7 @@ from .sigv4 import Credentials, SignedTarget, SigV4Signer, amz_date, target
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT_S",
     "DEFAULT_READ_TIMEOUT_S",
+    "LazyHttp",
     "SessionCredentials",
     "SignedConnectionsApi",
 ]
@@ -60,6 +61,40 @@ class SessionCredentials:
         return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
 
 
+class LazyHttp:
+    """An aiohttp session of kept-alive connections, at most `pool_size`, built on first use on
+    the loop that uses it (and again if it was closed): the lean clients' transport. It never
+    decompresses (what is signed or checksummed is the bytes) and sends none of `skip_headers`."""
+
+    def __init__(
+        self,
+        pool_size: int,
+        skip_headers: tuple[str, ...],
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
+    ) -> None:
+        self._pool_size = pool_size
+        self._skip_headers = skip_headers
+        self._timeout = aiohttp.ClientTimeout(
+            sock_connect=connect_timeout_s, sock_read=read_timeout_s
+        )
+        self._http: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0),
+                timeout=self._timeout,
+                skip_auto_headers=self._skip_headers,
+                auto_decompress=False,
+            )
+        return self._http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+
 class SignedConnectionsApi:
     """One aiohttp session with a bounded pool of kept-alive connections per endpoint host;
     built on first use, on the loop that uses it."""
@@ -74,24 +109,9 @@ class SignedConnectionsApi:
     ) -> None:
         self._credentials = credentials
         self._signer = signer
-        self._pool_size = pool_size
-        self._timeout = aiohttp.ClientTimeout(
-            sock_connect=connect_timeout_s, sock_read=read_timeout_s
-        )
-        self._http: aiohttp.ClientSession | None = None
+        self._http = LazyHttp(pool_size, _SKIP_HEADERS, connect_timeout_s, read_timeout_s)
         self._stamp = (0, "")  # X-Amz-Date of the current second: formatted once per second
         self._targets: OrderedDict[tuple[str, str], SignedTarget] = OrderedDict()
-
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0)
-            self._http = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self._timeout,
-                skip_auto_headers=_SKIP_HEADERS,
-                auto_decompress=False,
-            )
-        return self._http
 
     def _target(self, endpoint: str, connection_id: str) -> SignedTarget:
         key = (endpoint, connection_id)
@@ -113,7 +133,7 @@ class SignedConnectionsApi:
         credentials = await self._credentials.frozen()
         headers = self._signer.headers(method, where, body, credentials, self._amz_date())
         try:
-            request = self._session().request(method, where.url, data=body, headers=headers)
+            request = self._http.session().request(method, where.url, data=body, headers=headers)
             async with request as reply:
                 await reply.read()
                 return Answer(reply.status, _error_code(reply.headers.get("x-amzn-ErrorType")))
@@ -127,8 +147,7 @@ class SignedConnectionsApi:
         return await self._send("DELETE", endpoint, connection_id, b"")
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
+        await self._http.close()
 
 
 def _error_code(header: str | None) -> str | None:

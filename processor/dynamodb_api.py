@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from messages.backoff import full_jitter_s
 
-from .connections_api import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S, SessionCredentials
+from .connections_api import LazyHttp, SessionCredentials
 from .sigv4 import SigV4Signer, amz_date, endpoint_target
 
 __all__ = ["MAX_ATTEMPTS", "RETRYABLE_CODES", "SIGNING_SERVICE", "SignedDynamoDb"]
@@ -82,25 +82,11 @@ class SignedDynamoDb:
         self._where = endpoint_target(endpoint_url)
         self._credentials = credentials
         self._signer = signer
-        self._pool_size = pool_size
+        self._http = LazyHttp(pool_size, _SKIP_HEADERS)
         self._sleep = sleep
         self._draw = draw
         self._max_attempts = max_attempts
-        self._timeout = aiohttp.ClientTimeout(
-            sock_connect=DEFAULT_CONNECT_TIMEOUT_S, sock_read=DEFAULT_READ_TIMEOUT_S
-        )
-        self._http: aiohttp.ClientSession | None = None
         self.attempts = 0  # calls sent, retries included
-
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
-                timeout=self._timeout,
-                skip_auto_headers=_SKIP_HEADERS,
-                auto_decompress=False,
-            )
-        return self._http
 
     async def query(self, request: dict[str, Any]) -> dict[str, Any]:
         return await self.call("Query", request)
@@ -127,7 +113,7 @@ class SignedDynamoDb:
         headers.update(signed)
         self.attempts += 1
         try:
-            request = self._session().post(self._where.url, data=body, headers=headers)
+            request = self._http.session().post(self._where.url, data=body, headers=headers)
             async with request as reply:
                 data = await reply.read()
                 status, expected_crc = reply.status, reply.headers.get("x-amz-crc32")
@@ -147,8 +133,7 @@ class SignedDynamoDb:
         return answer
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
+        await self._http.close()
 
 
 def _json(data: bytes) -> dict[str, Any]:

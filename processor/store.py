@@ -341,7 +341,7 @@ class ConnectionStore:
     def subscribers(self, event_type: str) -> Lookup:
         """Every subscriber of one event type: a paginated Query on the sparse index."""
         request = self.lookup_request(event_type)
-        pages = LookupPages(self._clock())
+        pages = self.lookup_pages()
         while True:
             response = self._db.query(**request)
             if not pages.add(response):

@@ -74,7 +74,7 @@ def spawn(
             start_new_session=True,
             stdout=out,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with(os.getpid(), death_signal),
+            preexec_fn=dying_with_this_process(death_signal),
         )
 
 
