@@ -1,8 +1,18 @@
-# Every target bootstraps .venv by itself; it reinstalls only when pyproject.toml changes.
+# Every target bootstraps .venv by itself, from the lock; it reinstalls when the lock changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every extra that make installs (test, which holds the linters, and bench), pinned with hashes
+# by `make lock` from pyproject.toml's ranges; see the README's development section.
+LOCK := requirements.lock
+LOCK_EXTRAS := --extra test --extra bench
+LAMBDA_PINS := deploy/lambda-requirements.txt
+# uv resolves the lock (only `make lock` needs it, in its own venv); pip installs it.
+UV_VERSION := 0.13.9
+LOCK_TOOL := .venv-lock
+# The canary's throw-away venv: the newest releases pyproject.toml's ranges allow.
+LATEST := .venv-latest
 WEB := spectator/web
 # kinesis-mock (npm kinesis-local): the second Kinesis the trigger's tests run against.
 KINESIS_MOCK := kinesis-mock
@@ -12,15 +22,34 @@ STAGE ?= dev
 REGION ?= $(or $(AWS_REGION),us-east-1)
 # serverless 3 + serverless-offline 13, pinned: the gateway benchmark's peer (make bench only).
 SLS_OFFLINE := benchmarks/serverless-offline
-BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: local test bench lint package wheel web web-test deploy remove clean
+.PHONY: local test test-latest lock bench lint package wheel web web-test deploy remove clean
 
-$(STAMP): pyproject.toml
+# Exactly the lock's versions (hashes checked), then the project itself without resolving again.
+$(STAMP): $(LOCK) pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# Re-resolves the lock from pyproject.toml's ranges, held to the Lambda artifact's pins (what
+# ships and what the suite runs must agree, tests/test_lock.py): run `make test-latest` first.
+lock:
+	@test -x $(LOCK_TOOL)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOL) && \
+		$(LOCK_TOOL)/bin/python -m pip install --quiet 'uv==$(UV_VERSION)'; }
+	$(LOCK_TOOL)/bin/uv pip compile pyproject.toml $(LOCK_EXTRAS) --universal \
+		--python-version 3.11 --generate-hashes --constraint $(LAMBDA_PINS) --upgrade --quiet --output-file $(LOCK)
+
+# The canary: a fresh venv with the newest releases the ranges allow (not the lock), then the
+# suite. What tomorrow's `make lock` would install, tried today; it prints what it ran.
+test-latest: web-test $(KINESIS_MOCK)/node_modules/.installed $(DEPLOY)/node_modules/.installed
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test,bench]'
+	$(LATEST)/bin/python -m pip freeze --exclude-editable > $(LATEST)/versions.txt
+	@echo "test-latest: the versions under test are in $(LATEST)/versions.txt"
+	$(LATEST)/bin/python -m pytest
 
 $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund
@@ -38,11 +67,6 @@ $(DEPLOY)/node_modules/.installed: $(DEPLOY)/package.json $(DEPLOY)/package-lock
 $(SLS_OFFLINE)/node_modules/.installed: $(SLS_OFFLINE)/package.json $(SLS_OFFLINE)/package-lock.json
 	@if command -v npm >/dev/null; then cd $(SLS_OFFLINE) && npm ci --no-audit --no-fund && touch node_modules/.installed; \
 	else echo "npm not found: the gateway benchmark will skip serverless-offline"; fi
-
-# The report's plotting (matplotlib) is the `bench` extra: only make bench needs it.
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	@touch $@
 
 # The race page is built only once it exists (spectator/web/package.json).
 ifneq ($(wildcard $(WEB)/package.json),)
@@ -66,7 +90,7 @@ lint: $(STAMP)
 test: $(STAMP) lint web-test $(KINESIS_MOCK)/node_modules/.installed $(DEPLOY)/node_modules/.installed
 	$(BIN)/python -m pytest
 
-bench: $(STAMP) $(BENCH_STAMP) web $(SLS_OFFLINE)/node_modules/.installed
+bench: $(STAMP) web $(SLS_OFFLINE)/node_modules/.installed
 	$(BIN)/tumble bench
 
 # The Lambda artifact serverless.yml ships (package.artifact): dist/tumble-lambda.zip.
@@ -85,5 +109,5 @@ wheel: $(STAMP) web
 	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info $(WEB)/node_modules $(WEB)/dist $(KINESIS_MOCK)/node_modules \
+	rm -rf $(VENV) $(LATEST) $(LOCK_TOOL) dist build *.egg-info $(WEB)/node_modules $(WEB)/dist $(KINESIS_MOCK)/node_modules \
 		$(DEPLOY)/node_modules $(SLS_OFFLINE)/node_modules .serverless
