@@ -7,7 +7,7 @@
    GetRecords loop reading the same records in the same run (with the same raw parsing the
    trigger's client uses), which bounds what any poller can reach on this backend. Measured on
    the embedded backend as `tumble local` runs it (GetRecords served by
-   gateway_adapter.esm.moto_speedups), and again with moto's own GetRecords (`--plain-moto`),
+   gateway_adapter.patches.moto_kinesis), and again with moto's own GetRecords (`--plain-moto`),
    whose generic serializer is then the limit.
 
 It starts its own embedded backend as a child process on a free loopback port, so moto does
@@ -294,7 +294,7 @@ def main(argv: list[str]) -> int:
     with _backend(fast_get_records=True):
         embedded = asyncio.run(
             _throughput(
-                count, "embedded backend as tumble local runs it (moto_speedups' GetRecords)"
+                count, "embedded backend as tumble local runs it (the moto_kinesis patch's GetRecords)"
             )
         )
         print("Records/s against batch size (embedded backend):")

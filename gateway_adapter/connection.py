@@ -8,8 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
-from aiohttp.http_websocket import WebSocketError
+from aiohttp import WSMsgType, web
 
 from .events import ConnectionFacts
 from .limits import (
@@ -17,11 +16,9 @@ from .limits import (
     IDLE_TIMEOUT_S,
     MAX_LIFETIME_S,
     SEND_BUFFER_MAX_BYTES,
-    FrameSizeGuard,
-    FrameTooLarge,
 )
 
-__all__ = ["Connection", "GatewayConfig", "GuardedWebSocketResponse"]
+__all__ = ["Connection", "GatewayConfig"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,36 +115,3 @@ class Connection:
 
 
 _closing_tasks: set[asyncio.Task[Any]] = set()
-
-
-class _GuardedParser:
-    """aiohttp's frame parser behind a FrameSizeGuard (aiohttp bounds messages, not frames)."""
-
-    __slots__ = ("_guard", "_inner", "_queue")
-
-    def __init__(self, inner: Any, queue: Any) -> None:
-        self._inner = inner
-        self._queue = queue
-        self._guard = FrameSizeGuard()
-
-    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
-        try:
-            self._guard.feed(bytes(data))
-        except FrameTooLarge as error:
-            self._queue.set_exception(WebSocketError(WSCloseCode.MESSAGE_TOO_BIG, str(error)))
-            return True, b""
-        result: tuple[bool, bytes] = self._inner.feed_data(data)
-        return result
-
-    def feed_eof(self) -> None:
-        self._inner.feed_eof()
-
-
-class GuardedWebSocketResponse(web.WebSocketResponse):
-    """aiohttp's WebSocketResponse with the 32 KB frame quota enforced on what it reads."""
-
-    def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
-        super()._post_start(request, protocol, writer)
-        # Private aiohttp attribute: the one place the frame parser can be wrapped (checked by
-        # tests/gateway_adapter/test_dependency_internals.py; aiohttp is bounded in pyproject).
-        request.protocol._payload_parser = _GuardedParser(self._parser, self._reader)

@@ -1,11 +1,14 @@
 """The embedded AWS backend: moto's server on loopback, no Docker and no account needed.
 
 `python -m gateway_adapter.embedded --port 4566` runs it as its own process, so the gateway's
-event loop never competes with moto for the GIL."""
+event loop never competes with moto for the GIL. Its speed-ups are patches of moto's internals
+(gateway_adapter/patches/), each installed only where its premises hold: one that fails stays
+off, plain moto answers instead, and one warning line on stderr says which and why."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import socket
@@ -17,7 +20,19 @@ from types import TracebackType
 
 from moto.server import ThreadedMotoServer
 
-__all__ = ["EmbeddedAws", "free_port", "wait_for_http"]
+from .patches.premises import Patch, apply, version_of
+
+__all__ = ["PATCHES", "EmbeddedAws", "free_port", "install_patches", "wait_for_http"]
+
+log = logging.getLogger("gateway_adapter.embedded")
+
+# The speed-ups, by the name --without takes: the module of each one's Patch (imported only
+# when it is wanted, since importing moto's internals is a premise too).
+PATCHES = {
+    "get_records": "moto_kinesis",
+    "dynamodb": "moto_dynamodb_premises",
+    "dispatch": "moto_server",
+}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -42,6 +57,23 @@ def wait_for_http(url: str, timeout_s: float = 10.0) -> None:
             time.sleep(0.05)
 
 
+def install_patches(names: list[str]) -> list[str]:
+    """Installs the named speed-ups whose premises hold; the warning line of each that does not."""
+    warnings = []
+    for name in names:
+        try:
+            module = importlib.import_module(f"{__package__}.patches.{PATCHES[name]}")
+        except ImportError as error:  # a renamed module or symbol of moto
+            line = f"warning: moto {version_of('moto')}: the {name} patch is off ({error}); "
+            warnings.append(line + "plain moto answers instead, slower")
+            continue
+        patch: Patch = module.PATCH
+        warning = apply(patch)
+        if warning is not None:
+            warnings.append(warning)
+    return warnings
+
+
 class EmbeddedAws:
     """moto's ThreadedMotoServer bound to loopback; a context manager."""
 
@@ -54,24 +86,18 @@ class EmbeddedAws:
         fast_dynamodb: bool = False,
         fast_dispatch: bool = False,
     ) -> None:
-        if fast_get_records:
-            # moto's generic serializer makes GetRecords the stream trigger's bottleneck; the
-            # speed-up answers identically (tests/gateway_adapter/esm/test_moto_speedups.py).
-            from .esm import moto_speedups
-
-            moto_speedups.install()
-        if fast_dynamodb:
-            # moto copies whole tables per transaction action and scans them per index Query;
-            # the speed-ups answer identically (tests/gateway_adapter/test_dynamodb_speedups.py).
-            from . import dynamodb_speedups
-
-            dynamodb_speedups.install()
-        if fast_dispatch:
-            # Two lookups moto's server repeats per request, cached (same answers,
-            # tests/gateway_adapter/test_moto_server_speedups.py).
-            from . import moto_server_speedups
-
-            moto_server_speedups.install()
+        wanted = [
+            name
+            for name, on in (
+                ("get_records", fast_get_records),
+                ("dynamodb", fast_dynamodb),
+                ("dispatch", fast_dispatch),
+            )
+            if on
+        ]
+        self.warnings = install_patches(wanted)
+        for line in self.warnings:
+            log.warning(line)
         self.host = host
         self.port = port or free_port(host)
         self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
@@ -113,13 +139,25 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="moto as it is: none of the GetRecords, DynamoDB and dispatch speed-ups",
     )
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=sorted(PATCHES),
+        help="leave this speed-up off (repeatable): to measure what each one gains",
+    )
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     fast = not args.plain_moto
+    on = {name: fast and name not in args.without for name in PATCHES}
     with EmbeddedAws(
-        args.host, args.port, fast_get_records=fast, fast_dynamodb=fast, fast_dispatch=fast
+        args.host,
+        args.port,
+        fast_get_records=on["get_records"],
+        fast_dynamodb=on["dynamodb"],
+        fast_dispatch=on["dispatch"],
     ) as aws:
         print(f"embedded AWS ready at {aws.endpoint_url}", flush=True)
         stop.wait()

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .connection import Connection, GatewayConfig
 from .management_api import ManagementApi
+from .patches import aiohttp_frames
 from .runtime import LambdaRuntime
 from .service import Service
 from .websocket_api import WebSocketApi
@@ -65,6 +66,8 @@ class Gateway:
         return f"ws://{self.domain_name}/{self.config.stage}"
 
     async def start(self) -> None:
+        # The frame quota wraps aiohttp's internals: proven in place first, or no start-up.
+        await aiohttp_frames.verify()
         self._runner = web.AppRunner(
             self.app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
         )

@@ -18,9 +18,10 @@ from aiohttp.http_websocket import WebSocketError
 
 from . import events
 from .authorizer import AuthorizerDecision, evaluate_authorizer_result, missing_identity_source
-from .connection import Connection, GatewayConfig, GuardedWebSocketResponse
+from .connection import Connection, GatewayConfig
 from .limits import INTEGRATION_TIMEOUT_S, MESSAGE_MAX_BYTES, ConnectRateWindow
 from .logs import access
+from .patches.aiohttp_frames import GuardedWebSocketResponse
 from .routing import RouteSelector, route_response_body
 from .runtime import FunctionThrottled, FunctionTimeout, InvocationError, LambdaRuntime
 from .service import Service

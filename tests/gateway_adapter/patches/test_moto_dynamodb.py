@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.dynamodb.models.dynamo_type import Item
 
-from gateway_adapter import dynamodb_speedups
+from gateway_adapter.patches import moto_dynamodb as dynamodb_speedups
 
 TABLE = "speedups"
 INDEX = "by_kind"

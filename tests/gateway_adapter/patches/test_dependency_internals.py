@@ -1,6 +1,7 @@
-"""The private internals of dependencies that the emulator relies on, where no public API does
-the job. Each test names the internal it needs, so an upgrade that moves one fails here, loudly,
-rather than silently switching a guard off (pyproject.toml bounds both dependencies)."""
+"""The private internals of dependencies that the patches (gateway_adapter/patches/) rely on,
+where no public API does the job. Each test names the internals it needs, so an upgrade that
+moves one fails here, loudly, beside the patch's own premise check (which switches it off with
+a warning at start-up). `make test-latest` runs these against the newest releases."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from moto.core.responses import ActionResult, BaseResponse
 from moto.kinesis.models import KinesisBackend
 from moto.kinesis.responses import KinesisResponse
 
-from gateway_adapter.connection import GuardedWebSocketResponse, _GuardedParser
+from gateway_adapter.patches.aiohttp_frames import GuardedWebSocketResponse, _GuardedParser
 
 
 def test_aiohttp_still_has_the_hooks_the_frame_guard_wraps():
@@ -76,13 +77,46 @@ def test_moto_still_answers_get_records_the_way_the_fast_path_replaces():
     assert list(backend)[1:4] == ["stream_arn", "shard_iterator", "limit"]
     assert callable(BaseResponse._get_param)
     assert callable(ActionResult.execute_result)
+    assert hasattr(KinesisResponse, "kinesis_backend")
+
+
+def test_moto_records_carry_the_fields_the_fast_path_writes():
+    """`created_at_datetime` up to moto 5.2.5, `created_at` (a datetime) from 5.2.6; `data`
+    base64 text in 5.2.5, bytes in 5.2.6: the fast path reads whichever is there."""
+    from datetime import datetime
+
+    from moto.kinesis.models import Record
+
+    record = Record("key", b"data", 7, "1")
+    arrival = getattr(record, "created_at_datetime", None) or record.created_at
+    assert isinstance(arrival, datetime)
+    assert isinstance(record.data, (bytes, str))
+    assert (record.partition_key, record.sequence_number) == ("key", 7)
+
+
+def test_every_patch_passes_its_own_premise_check():
+    """The static half of each patch's start-up check, against what is installed."""
+    from gateway_adapter.patches import (
+        aiohttp_frames,
+        moto_dynamodb_premises,
+        moto_kinesis,
+        moto_server,
+    )
+
+    for check in (
+        moto_kinesis.check,
+        moto_dynamodb_premises.check,
+        moto_server.check,
+        aiohttp_frames.check,
+    ):
+        check()
 
 
 def test_http_client_still_has_the_header_limits_the_lean_parser_enforces():
     """moto_server_http reads header blocks itself, with http.client's (private) limits."""
     import http.client
 
-    from gateway_adapter import moto_server_http
+    from gateway_adapter.patches import moto_server_http
 
     assert http.client._MAXLINE == moto_server_http.MAX_LINE
     assert http.client._MAXHEADERS == moto_server_http.MAX_HEADERS

@@ -16,8 +16,8 @@ from moto.core import responses
 from moto.dynamodb.responses import DynamoHandler
 from moto.kinesis.responses import KinesisResponse
 
-from gateway_adapter import moto_server_speedups
 from gateway_adapter.embedded import EmbeddedAws
+from gateway_adapter.patches import moto_server as moto_server_speedups
 
 
 @pytest.fixture
@@ -174,7 +174,7 @@ UNUSUAL = [
 def _both_parse(block: bytes) -> tuple[Any, Any, bytes, bytes]:
     import io
 
-    from gateway_adapter.moto_server_http import parse_headers
+    from gateway_adapter.patches.moto_server_http import parse_headers
 
     body = b"BODY\r\nGET / HTTP/1.1\r\n"
     ours, theirs = io.BytesIO(block + body), io.BytesIO(block + body)
