@@ -294,7 +294,8 @@ def main(argv: list[str]) -> int:
     with _backend(fast_get_records=True):
         embedded = asyncio.run(
             _throughput(
-                count, "embedded backend as tumble local runs it (the moto_kinesis patch's GetRecords)"
+                count,
+                "embedded backend as tumble local runs it (the moto_kinesis patch's GetRecords)",
             )
         )
         print("Records/s against batch size (embedded backend):")
