@@ -1,11 +1,13 @@
 """The embedded backend's CPU per request: `tumble bench embedded_cpu`.
 
 Starts `python -m gateway_adapter.embedded` as a child process (as `tumble local` runs it),
-sends the hot calls of the stack (DynamoDB Query, GetItem, PutItem; Kinesis PutRecords) with a
+sends the hot calls of the stack (DynamoDB Query, GetItem, PutItem; Kinesis PutRecords, and
+GetRecords of 100 records, the stream trigger's poll) with a
 real boto3 client, and reads the server's CPU time (user + system, from psutil) around each
 loop: CPU per request, and the client's wall time per request. Each loop runs back to back and
 again with a pause between calls (the server's caches and the CPU's clock cool down then, as
-they do under a game's real traffic)."""
+they do under a game's real traffic). `--without NAME` leaves one of the server's patches off
+(gateway_adapter/patches/): what each one gains is a run with it against one without."""
 
 from __future__ import annotations
 
@@ -45,6 +47,14 @@ def _calls(endpoint: str) -> dict[str, Callable[[], Any]]:
     dynamodb.put_item(TableName="cpu", Item=item)
     kinesis.create_stream(StreamName="cpu", ShardCount=1)
     kinesis.get_waiter("stream_exists").wait(StreamName="cpu")
+    batch: list[PutRecordsRequestEntryTypeDef] = [
+        {"Data": b'{"button": "A", "n": %d}' % n, "PartitionKey": f"p{n}"} for n in range(100)
+    ]
+    kinesis.put_records(StreamName="cpu", Records=batch)
+    shard = kinesis.list_shards(StreamName="cpu")["Shards"][0]["ShardId"]
+    oldest = kinesis.get_shard_iterator(
+        StreamName="cpu", ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     records: list[PutRecordsRequestEntryTypeDef] = [
         {"Data": b'{"button": "A"}', "PartitionKey": "p1"}
     ]
@@ -57,6 +67,8 @@ def _calls(endpoint: str) -> dict[str, Callable[[], Any]]:
         "GetItem": lambda: dynamodb.get_item(TableName="cpu", Key={"pk": {"S": "one"}}),
         "PutItem": lambda: dynamodb.put_item(TableName="cpu", Item=item),
         "PutRecords": lambda: kinesis.put_records(StreamName="cpu", Records=records),
+        # the first 100 records each time (an iterator names a position; reading moves nothing)
+        "GetRecords": lambda: kinesis.get_records(ShardIterator=oldest, Limit=100),
     }
 
 
@@ -84,8 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=2000, help="calls per back-to-back loop")
     parser.add_argument("--paused-count", type=int, default=200, help="calls per paused loop")
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between paused calls")
-    parser.add_argument("--calls", default="Query,GetItem,PutItem,PutRecords")
+    parser.add_argument("--calls", default="Query,GetItem,PutItem,PutRecords,GetRecords")
     parser.add_argument("--plain-moto", action="store_true")
+    parser.add_argument(
+        "--without", action="append", default=[], help="a patch to leave off (embedded's names)"
+    )
     parser.add_argument(
         "--root",
         default=str(ROOT),
@@ -97,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     command = [sys.executable, "-m", "gateway_adapter.embedded", "--port", str(port)]
     process = subprocess.Popen(
-        command + (["--plain-moto"] if args.plain_moto else []),
+        command
+        + (["--plain-moto"] if args.plain_moto else [])
+        + [flag for name in args.without for flag in ("--without", name)],
         cwd=args.root,
         stdout=subprocess.DEVNULL,
     )

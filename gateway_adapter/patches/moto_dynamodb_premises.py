@@ -2,8 +2,14 @@
 replaces, then one small scenario (table and index Queries, GetItem, Scan, a cancelled
 transaction) answered by plain moto and by the patched code, compared field for field.
 
-Measured gain (`python -m benchmarks.embedded_cpu --quick`, server CPU per call, moto 5.2.6,
-2 shared cores, loaded machine, patch off against on in the same run): see MEASURED."""
+Measured gain, moto 5.2.6, 2 shared and loaded cores, off against on in one process (moto's
+own Flask app, as MotoProbe calls it; a 2,000-item table of 100 partitions with an index, the
+second of two rounds): a partition Query 55.5 against 2.5 ms (-95%), an index Query 77.7
+against 6.1 ms (-92%), a 21-action TransactWriteItems 1,125 against 5.2 ms (-99.5%); GetItem
+(serializer only) was within noise there. On a one-item table (`python -m
+benchmarks.embedded_cpu --quick [--without dynamodb]`, server CPU per call): Query 1.8
+against 2.1 ms, GetItem 1.1 against 1.5 ms. The README's `subscribe` row gives the effect on
+the whole subscribe path (backend RSS +0.4% against +298% on plain moto)."""
 
 from __future__ import annotations
 

@@ -12,10 +12,13 @@ returns an ActionResult), `KinesisResponse.kinesis_backend` and `BaseResponse._g
 limit)`, `ActionResult.execute_result` (for moto's status and headers), and the `Record`
 fields `data` (base64 text in 5.2.5, bytes in 5.2.6), `partition_key`, `sequence_number` and
 the arrival time (`created_at_datetime` in 5.2.5; 5.2.6 renamed it `created_at`).
-Checked against moto 5.2.5 and 5.2.6. Measured gain (`tumble bench stream_trigger`, records/s
-through a no-op trigger, both in the same run, 2 shared cores): see PATCH's docstring figures
-in the README's benchmark table; in-process, a 1,000-record GetRecords takes a tenth of
-moto's own time (`compare` below measures nothing, it only checks)."""
+Checked against moto 5.2.5 and 5.2.6.
+
+Measured gain, moto 5.2.6, 2 shared and loaded cores, on against off in one sitting
+(`python -m benchmarks.embedded_cpu --quick [--without get_records]`): a GetRecords of 100
+records, 2.7 against 9.7 ms of server CPU back to back (-72%), 4.0 against 10.5 ms with 50 ms
+pauses (-62%). In the README's example run (`tumble bench stream_trigger`), bare GetRecords
+loops: 113,084 records/s against 31,068 on plain moto."""
 
 from __future__ import annotations
 

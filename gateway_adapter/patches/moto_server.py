@@ -44,7 +44,11 @@ Private symbols touched: `moto.moto_server.threaded_moto_server.MotoRequestHandl
 (overridden), and what moto_server_http.py names. Checked against moto 5.2.5 and 5.2.6 with
 Werkzeug 3.1 and Flask 3.1. Premises: those names and the handler methods the lean layer
 overrides exist, and the caches and the header parser answer what moto and http.client answer.
-Measured gain: the table above (before = moto's own handler), and MEASURED below."""
+Measured gain of the whole patch, moto 5.2.6, 2 shared and loaded cores, on against off in
+one sitting (`python -m benchmarks.embedded_cpu --quick [--without dispatch]`, server CPU per
+call back to back): Query 1.8 against 3.6 ms, GetItem 1.1 against 3.15, PutItem 2.05 against
+3.0, PutRecords 1.85 against 3.4 (-32% to -65%); the lean HTTP layer's own share is the
+table above."""
 
 from __future__ import annotations
 
