@@ -39,8 +39,24 @@ from gateway_adapter.serverless_config import Options
 from gateway_adapter.service import Service, load_service
 from messages.tokens import PARAMETER_ENV, SECRET_ENV
 
-from .backend import Backend, BackendError, choose_backend, start_localstack, stop_localstack
+from .backend import (
+    Backend,
+    BackendError,
+    choose_backend,
+    localstack_health,
+    start_localstack,
+    stop_localstack,
+)
+from .localstack_host import UNSERVED, host_environment, host_runtime
 from .parts import Child, Part, shared_environment, tail
+from .service_routes import (
+    EMBEDDED,
+    LOCALSTACK,
+    UnservedService,
+    endpoint_variable,
+    route_lines,
+    route_services,
+)
 from .settings import LOOPBACK, STAGE, Ports, local_environment, session
 from .supervision import PortInUse, check_ports_free, spawn
 
@@ -50,6 +66,12 @@ STOP_GRACE_S = 5.0
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
 BACKEND_NAME = "embedded AWS"
+LOCALSTACK_NAME = "LocalStack"
+# Host-mode LocalStack is Ready in about 20 s on a loaded 2-core machine; twice that, and more.
+LOCALSTACK_READY_TIMEOUT_S = 90.0
+# Its shutdown stops kinesis-mock, whose node process may ignore SIGTERM: the watchdog kills
+# what is left after its own grace (3 s), within this one.
+LOCALSTACK_STOP_GRACE_S = 10.0
 
 
 class ChildFailed(RuntimeError):
@@ -81,17 +103,22 @@ class LocalStack:
         self.env.setdefault("AWS_DEFAULT_REGION", self.region)
         self.backend = choose_backend(self.env)
         print(self.backend.describe(), flush=True)
-        ports = {"aws": self.ports.aws} if self.backend.kind == "embedded" else {}
+        ports: dict[str, int] = {}
+        if self.backend.kind == "embedded" or self.backend.start == "host":
+            ports["aws"] = self.ports.aws
+        if self.backend.start == "host":
+            ports["dynamodb"] = self.ports.dynamodb  # the embedded backend's, for DynamoDB
         ports["gateway"] = self.ports.gateway
         if self.page:
             ports["page"] = self.ports.page
         check_ports_free(LOOPBACK, ports)
         endpoint = self._start_backend(self.backend)
         self.env = local_environment(self.env, endpoint)
+        self.env.update(self._route_services(endpoint))
         aws = session(self.env)
 
         def client(name: str) -> Any:
-            return aws.client(name, endpoint_url=endpoint)
+            return aws.client(name, endpoint_url=self.env.get(endpoint_variable(name), endpoint))
 
         account = client("sts").get_caller_identity()["Account"]
         options = Options(
@@ -159,21 +186,69 @@ class LocalStack:
 
     def _start_backend(self, backend: Backend) -> str:
         if backend.kind == "embedded":
-            url = f"http://{LOOPBACK}:{self.ports.aws}"
-            args = ["--host", LOOPBACK, "--port", str(self.ports.aws)]
-            part = Part(
-                BACKEND_NAME,
-                "gateway_adapter.embedded",
-                args,
-                ready_url=f"{url}/moto-api/",
-                essential=True,
-            )
-            self._start_part(part)
-            return url
+            return self._start_embedded(self.ports.aws)
+        if backend.start == "host":
+            return self._start_host_localstack()
         assert backend.endpoint_url is not None
-        if backend.started_localstack:
+        if backend.start == "docker":
             start_localstack(backend.endpoint_url, self.env)
         return backend.endpoint_url
+
+    def _start_host_localstack(self) -> str:
+        """LocalStack on --aws-port, under the watchdog that takes kinesis-mock down with it."""
+        url = f"http://{LOOPBACK}:{self.ports.aws}"
+        part = Part(
+            LOCALSTACK_NAME,
+            "tumble.watchdog",
+            ["--", *host_runtime()],
+            ready_url=f"{url}/_localstack/health",
+            ready_timeout_s=LOCALSTACK_READY_TIMEOUT_S,
+            essential=True,
+            env=host_environment(self.env, LOOPBACK, self.ports.aws),
+            stop_grace_s=LOCALSTACK_STOP_GRACE_S,
+        )
+        self._start_part(part)
+        return url
+
+    def _route_services(self, endpoint: str) -> dict[str, str]:
+        """On LocalStack: print which backend serves each service and why; start the embedded
+        backend for those LocalStack cannot serve here. Returns their endpoint variables."""
+        backend = self.backend
+        if backend is None or backend.kind != "localstack":
+            return {}
+        health = localstack_health(endpoint)
+        if health is None:
+            raise BackendError(f"LocalStack stopped answering at {endpoint}/_localstack/health")
+        try:
+            routes = route_services(health, UNSERVED if backend.start == "host" else None)
+        except UnservedService as error:
+            raise BackendError(str(error)) from error
+        embedded = f"http://{LOOPBACK}:{self.ports.dynamodb}"
+        variables = {}
+        if any(route.backend == EMBEDDED for route in routes):
+            self._start_embedded(self.ports.dynamodb)
+            variables = {
+                endpoint_variable(route.service): embedded
+                for route in routes
+                if route.backend == EMBEDDED
+            }
+        print("services:", flush=True)
+        for line in route_lines(routes, {LOCALSTACK: endpoint, EMBEDDED: embedded}):
+            print(line, flush=True)
+        return variables
+
+    def _start_embedded(self, port: int) -> str:
+        url = f"http://{LOOPBACK}:{port}"
+        args = ["--host", LOOPBACK, "--port", str(port)]
+        part = Part(
+            BACKEND_NAME,
+            "gateway_adapter.embedded",
+            args,
+            ready_url=f"{url}/moto-api/",
+            essential=True,
+        )
+        self._start_part(part)
+        return url
 
     def _share_token_secret(self, service: Service, ssm: Any) -> None:
         """One secret for the stack and for `tumble token`: TUMBLE_TOKEN_SECRET when set, else
@@ -193,7 +268,7 @@ class LocalStack:
         """Start `part` and wait until it answers; a restart keeps the log (appending)."""
         process = spawn(
             [sys.executable, "-m", part.module, *part.args],
-            self.env,
+            self.env if part.env is None else part.env,
             self.log_path(part.name),
             death_signal=part.death_signal,
             append=child is not None,
@@ -238,7 +313,7 @@ class LocalStack:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
             try:
-                process.wait(timeout=STOP_GRACE_S)
+                process.wait(timeout=child.part.stop_grace_s or STOP_GRACE_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -246,7 +321,7 @@ class LocalStack:
         if any(child.part.name == "players" for child in self.children) and players.exists():
             print(f"players' summary ({players}):\n{tail(players, 6)}", flush=True)
         self.children.clear()
-        if self.backend and self.backend.started_localstack:
+        if self.backend and self.backend.start == "docker":
             stop_localstack(self.env)
 
     def wait(self) -> int:
@@ -349,7 +424,10 @@ def cli_main(argv: list[str]) -> int:
     parser.add_argument("--simulate", type=int, default=4, help="simulated players (0: none)")
     parser.add_argument("--rate", type=float, default=10.0, help="presses per player per second")
     parser.add_argument(
-        "--aws-port", type=int, default=defaults.aws, help="port of the embedded AWS endpoint"
+        "--aws-port",
+        type=int,
+        default=defaults.aws,
+        help="port of the AWS endpoint: the embedded backend, or host-mode LocalStack",
     )
     parser.add_argument(
         "--gateway-port",
@@ -360,6 +438,17 @@ def cli_main(argv: list[str]) -> int:
     parser.add_argument(
         "--page-port", type=int, default=defaults.page, help="port of the race page"
     )
+    parser.add_argument(
+        "--dynamodb-port",
+        type=int,
+        default=defaults.dynamodb,
+        help="port of the embedded backend serving DynamoDB beside host-mode LocalStack",
+    )
     args = parser.parse_args(argv)
-    ports = Ports(aws=args.aws_port, gateway=args.gateway_port, page=args.page_port)
+    ports = Ports(
+        aws=args.aws_port,
+        gateway=args.gateway_port,
+        page=args.page_port,
+        dynamodb=args.dynamodb_port,
+    )
     return main(args.config, ports=ports, simulate=args.simulate, rate=args.rate)
