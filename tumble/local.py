@@ -206,6 +206,7 @@ class LocalStack:
             essential=True,
             env=host_environment(self.env, LOOPBACK, self.ports.aws),
             stop_grace_s=LOCALSTACK_STOP_GRACE_S,
+            death_signal=signal.SIGTERM,  # the watchdog then takes the whole tree down
         )
         self._start_part(part)
         return url
