@@ -31,23 +31,22 @@ __all__ = ["end_tree", "main"]
 DEFAULT_GRACE_S = 3.0
 
 
-def end_tree(root: psutil.Process, grace_s: float) -> None:
+def end_tree(root: subprocess.Popen[bytes], grace_s: float) -> None:
     """SIGTERM to `root` (it may stop its own children cleanly), then SIGKILL to every process
     still in the tree after `grace_s`, orphans handed to this subreaper included."""
+    root.terminate()
     try:
-        root.terminate()
         root.wait(grace_s)
-    except psutil.NoSuchProcess:
-        pass
-    except psutil.TimeoutExpired:
+    except subprocess.TimeoutExpired:
         root.kill()
+        root.wait()
     kill_descendants()
 
 
 def kill_descendants() -> None:
-    """SIGKILL every descendant of this process, and reap them."""
-    me = psutil.Process()
-    left = me.children(recursive=True)
+    """SIGKILL every descendant of this process, and reap them (`root`, reaped by its Popen,
+    is no longer among them)."""
+    left = psutil.Process().children(recursive=True)
     for process in left:
         try:
             process.kill()
@@ -70,12 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     # SIGTERM, so that COMMAND gets its chance to stop cleanly should the watchdog be killed.
     child = subprocess.Popen(command, preexec_fn=dying_with_this_process(signal.SIGTERM))
-    root = psutil.Process(child.pid)
     while not stop.wait(0.2):
         if child.poll() is not None:
             break
     if child.poll() is None:
-        end_tree(root, args.grace)
+        end_tree(child, args.grace)
     kill_descendants()
     code = child.wait()
     return code if code >= 0 else 128 - code

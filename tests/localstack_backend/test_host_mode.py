@@ -93,7 +93,7 @@ def viewer_frames(ws_url: str, count: int, timeout_s: float, send) -> list[dict]
         ws.send(subscribe_envelope([Subscription.from_dict({"event_type": "NESClick"})]))
         decode_spectator_frame(ws.recv())
         send()
-        frames = []
+        frames: list[dict] = []
         deadline = time.monotonic() + timeout_s
         while len(frames) < count and time.monotonic() < deadline:
             frames.append(decode_spectator_frame(ws.recv()))
