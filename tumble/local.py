@@ -14,7 +14,8 @@ the backend acknowledged is lost:
   in the backend, so a restarted gateway resumes the stream where the dead one stopped (once
   the dead one's shard leases expire, at most 10 s) and viewers reconnect.
 - the players: reported with the end of their log; the rest goes on.
-If `tumble local` itself dies, even by SIGKILL, its children die with it (tumble.supervision)."""
+If `tumble local` itself dies, even by SIGKILL, its children die with it (tumble.supervision),
+and host-mode LocalStack takes its own children (kinesis-mock) with it (tumble.watchdog)."""
 
 from __future__ import annotations
 
@@ -39,24 +40,10 @@ from gateway_adapter.serverless_config import Options
 from gateway_adapter.service import Service, load_service
 from messages.tokens import PARAMETER_ENV, SECRET_ENV
 
-from .backend import (
-    Backend,
-    BackendError,
-    choose_backend,
-    localstack_health,
-    start_localstack,
-    stop_localstack,
-)
-from .localstack_host import UNSERVED, host_environment, host_runtime
+from .backend import Backend, BackendError, choose_backend, start_localstack, stop_localstack
+from .local_backends import embedded_part, host_localstack_part, localstack_routes
 from .parts import Child, Part, shared_environment, tail
-from .service_routes import (
-    EMBEDDED,
-    LOCALSTACK,
-    UnservedService,
-    endpoint_variable,
-    route_lines,
-    route_services,
-)
+from .service_routes import EMBEDDED, LOCALSTACK, endpoint_variable, route_lines
 from .settings import LOOPBACK, STAGE, Ports, local_environment, session
 from .supervision import PortInUse, check_ports_free, spawn
 
@@ -65,13 +52,6 @@ __all__ = ["LocalStack", "Part", "Ports", "cli_main", "main", "shared_environmen
 STOP_GRACE_S = 5.0
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
-BACKEND_NAME = "embedded AWS"
-LOCALSTACK_NAME = "LocalStack"
-# Host-mode LocalStack is Ready in about 20 s on a loaded 2-core machine; twice that, and more.
-LOCALSTACK_READY_TIMEOUT_S = 90.0
-# Its shutdown stops kinesis-mock, whose node process may ignore SIGTERM: the watchdog kills
-# what is left after its own grace (3 s), within this one.
-LOCALSTACK_STOP_GRACE_S = 10.0
 
 
 class ChildFailed(RuntimeError):
@@ -188,28 +168,12 @@ class LocalStack:
         if backend.kind == "embedded":
             return self._start_embedded(self.ports.aws)
         if backend.start == "host":
-            return self._start_host_localstack()
+            self._start_part(host_localstack_part(self.env, self.ports.aws))
+            return f"http://{LOOPBACK}:{self.ports.aws}"
         assert backend.endpoint_url is not None
         if backend.start == "docker":
             start_localstack(backend.endpoint_url, self.env)
         return backend.endpoint_url
-
-    def _start_host_localstack(self) -> str:
-        """LocalStack on --aws-port, under the watchdog that takes kinesis-mock down with it."""
-        url = f"http://{LOOPBACK}:{self.ports.aws}"
-        part = Part(
-            LOCALSTACK_NAME,
-            "tumble.watchdog",
-            ["--", *host_runtime()],
-            ready_url=f"{url}/_localstack/health",
-            ready_timeout_s=LOCALSTACK_READY_TIMEOUT_S,
-            essential=True,
-            env=host_environment(self.env, LOOPBACK, self.ports.aws),
-            stop_grace_s=LOCALSTACK_STOP_GRACE_S,
-            death_signal=signal.SIGTERM,  # the watchdog then takes the whole tree down
-        )
-        self._start_part(part)
-        return url
 
     def _route_services(self, endpoint: str) -> dict[str, str]:
         """On LocalStack: print which backend serves each service and why; start the embedded
@@ -217,13 +181,7 @@ class LocalStack:
         backend = self.backend
         if backend is None or backend.kind != "localstack":
             return {}
-        health = localstack_health(endpoint)
-        if health is None:
-            raise BackendError(f"LocalStack stopped answering at {endpoint}/_localstack/health")
-        try:
-            routes = route_services(health, UNSERVED if backend.start == "host" else None)
-        except UnservedService as error:
-            raise BackendError(str(error)) from error
+        routes = localstack_routes(backend, endpoint)
         embedded = f"http://{LOOPBACK}:{self.ports.dynamodb}"
         variables = {}
         if any(route.backend == EMBEDDED for route in routes):
@@ -239,17 +197,8 @@ class LocalStack:
         return variables
 
     def _start_embedded(self, port: int) -> str:
-        url = f"http://{LOOPBACK}:{port}"
-        args = ["--host", LOOPBACK, "--port", str(port)]
-        part = Part(
-            BACKEND_NAME,
-            "gateway_adapter.embedded",
-            args,
-            ready_url=f"{url}/moto-api/",
-            essential=True,
-        )
-        self._start_part(part)
-        return url
+        self._start_part(embedded_part(port))
+        return f"http://{LOOPBACK}:{port}"
 
     def _share_token_secret(self, service: Service, ssm: Any) -> None:
         """One secret for the stack and for `tumble token`: TUMBLE_TOKEN_SECRET when set, else
