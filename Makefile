@@ -22,6 +22,11 @@ STAGE ?= dev
 REGION ?= $(or $(AWS_REGION),us-east-1)
 # serverless 3 + serverless-offline 13, pinned: the gateway benchmark's peer (make bench only).
 SLS_OFFLINE := benchmarks/serverless-offline
+# Host-mode LocalStack (no Docker): its own venv on Python 3.13 (its pins conflict with ours),
+# kinesis-mock installed by LocalStack itself under .localstack/filesystem. Both gitignored.
+LOCALSTACK_HOME := .localstack
+LOCALSTACK_STAMP := $(LOCALSTACK_HOME)/.installed
+LOCALSTACK_PYTHON ?= $(firstword $(foreach p,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13),$(shell $(p) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && command -v $(p))))
 
 .PHONY: local test test-latest lock bench lint package wheel web web-test deploy remove clean
 
@@ -42,7 +47,7 @@ lock:
 
 # The canary: a fresh venv with the newest releases the ranges allow (not the lock), then the
 # suite. What tomorrow's `make lock` would install, tried today; it prints what it ran.
-test-latest: web-test $(KINESIS_MOCK)/node_modules/.installed $(DEPLOY)/node_modules/.installed
+test-latest: web-test $(KINESIS_MOCK)/node_modules/.installed $(DEPLOY)/node_modules/.installed $(LOCALSTACK_STAMP)
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
@@ -68,6 +73,16 @@ $(SLS_OFFLINE)/node_modules/.installed: $(SLS_OFFLINE)/package.json $(SLS_OFFLIN
 	@if command -v npm >/dev/null; then cd $(SLS_OFFLINE) && npm ci --no-audit --no-fund && touch node_modules/.installed; \
 	else echo "npm not found: the gateway benchmark will skip serverless-offline"; fi
 
+# Without Python 3.13 the LocalStack tests and race lap skip, saying so; BACKEND=localstack then
+# needs Docker.
+$(LOCALSTACK_STAMP): localstack/requirements.txt
+	@if [ -z "$(LOCALSTACK_PYTHON)" ]; then echo "no Python 3.13 found: host-mode LocalStack not installed"; else \
+	  set -e; rm -rf $(LOCALSTACK_HOME)/venv; $(LOCALSTACK_PYTHON) -m venv $(LOCALSTACK_HOME)/venv; \
+	  $(LOCALSTACK_HOME)/venv/bin/python -m pip install --quiet -r localstack/requirements.txt; \
+	  OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT=$(LOCALSTACK_HOME)/filesystem \
+	    $(LOCALSTACK_HOME)/venv/bin/python -m localstack.cli.lpm install kinesis-mock; \
+	  touch $@; fi
+
 # The race page is built only once it exists (spectator/web/package.json).
 ifneq ($(wildcard $(WEB)/package.json),)
 web: $(WEB)/node_modules/.installed
@@ -79,7 +94,7 @@ web:
 web-test:
 endif
 
-local: $(STAMP) web
+local: $(STAMP) web $(if $(filter localstack,$(BACKEND)),$(LOCALSTACK_STAMP))
 	$(BIN)/tumble local
 
 lint: $(STAMP)
@@ -87,10 +102,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint web-test $(KINESIS_MOCK)/node_modules/.installed $(DEPLOY)/node_modules/.installed
+test: $(STAMP) lint web-test $(KINESIS_MOCK)/node_modules/.installed $(DEPLOY)/node_modules/.installed $(LOCALSTACK_STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP) web $(SLS_OFFLINE)/node_modules/.installed
+bench: $(STAMP) web $(SLS_OFFLINE)/node_modules/.installed $(LOCALSTACK_STAMP)
 	$(BIN)/tumble bench
 
 # The Lambda artifact serverless.yml ships (package.artifact): dist/tumble-lambda.zip.
@@ -110,4 +125,4 @@ wheel: $(STAMP) web
 
 clean:
 	rm -rf $(VENV) $(LATEST) $(LOCK_TOOL) dist build *.egg-info $(WEB)/node_modules $(WEB)/dist $(KINESIS_MOCK)/node_modules \
-		$(DEPLOY)/node_modules $(SLS_OFFLINE)/node_modules .serverless
+		$(DEPLOY)/node_modules $(SLS_OFFLINE)/node_modules .serverless $(LOCALSTACK_HOME)

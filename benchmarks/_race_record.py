@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from benchmarks import results
 from messages import Source
 
-__all__ = ["record_race", "summary"]
+__all__ = ["EMBEDDED", "LOCALSTACK", "record_race", "summary"]
 
 
 class LapLike(Protocol):
@@ -57,10 +57,25 @@ def lap_figures(lap: LapLike) -> tuple[dict[str, Any], dict[str, list[float]]]:
     return figures, samples
 
 
-def record_race(laps: Mapping[float, LapLike], parameters: Mapping[str, Any]) -> None:
+# The backend of a lap (its figures' "backend"); embedded laps keep their keys (`poll_1`).
+EMBEDDED = "embedded"
+LOCALSTACK = "localstack"
+
+
+def record_race(
+    laps: Mapping[float, LapLike],
+    parameters: Mapping[str, Any],
+    localstack_laps: Mapping[float, LapLike] | None = None,
+) -> None:
+    """The embedded laps by poll interval, and those on LocalStack (`localstack_poll_1`...)."""
     figures: dict[str, Any] = {}
     samples: dict[str, Any] = {}
-    for poll_interval, lap in laps.items():
-        key = f"poll_{poll_interval:g}"
-        figures[key], samples[key] = lap_figures(lap)
+    for backend, prefix, by_poll in (
+        (EMBEDDED, "", laps),
+        (LOCALSTACK, "localstack_", localstack_laps or {}),
+    ):
+        for poll_interval, lap in by_poll.items():
+            key = f"{prefix}poll_{poll_interval:g}"
+            figures[key], samples[key] = lap_figures(lap)
+            figures[key]["backend"] = backend
     results.record("race", parameters=parameters, figures=figures, samples=samples)

@@ -44,11 +44,13 @@ def race_chart(race: Mapping[str, Any]) -> bytes:
     laps = sorted(race["figures"].items(), key=lambda item: -item[1]["poll_interval_s"])
     for style, (key, figures) in zip(styles, laps, strict=False):
         poll = figures["poll_interval_s"]
+        on = ", LocalStack" if figures.get("backend") == "localstack" else ""
         for path in ("websocket", "kinesis"):
             values = race["samples"].get(key, {}).get(path) or []
             if values:
                 x, y = _cdf(values)
-                axes.plot(x, y, style, color=PATH_COLOURS[path], label=f"{path}, poll {poll:g} s")
+                label = f"{path}, poll {poll:g} s{on}"
+                axes.plot(x, y, style, color=PATH_COLOURS[path], label=label)
         axes.axvline(
             figures["expected_wait_ms"],
             color="grey",

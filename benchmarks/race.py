@@ -10,6 +10,10 @@ Kinesis path is reported beside it, with where its extra time goes:
 The wait is the event source mapping's cadence (Lambda polls each shard once a second while
 idle, so a record waits half a second on average), which is why Kinesis loses the race.
 The producer's batching linger (50 ms by default) is left out here: presses are put one by one.
+
+One more lap runs on LocalStack (host mode, no Docker: Kinesis is LocalStack's kinesis-mock,
+DynamoDB stays embedded, see tumble.localstack_host), at the first poll interval; it is skipped,
+saying why, where LocalStack is not installed (`make .localstack/.installed`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from messages import (
 )
 from messages.tokens import Role, issue, with_token
 from tumble.local import LocalStack, Ports
+from tumble.localstack_host import host_mode_unavailable
 
 __all__ = ["main"]
 
@@ -80,13 +85,20 @@ class Lap:
 
 @contextmanager
 def local_stack(
-    poll_interval: float, players: int, log_dir: Path, loop: str | None = None
+    poll_interval: float,
+    players: int,
+    log_dir: Path,
+    loop: str | None = None,
+    localstack: bool = False,
 ) -> Iterator[LocalStack]:
+    """The stack on the embedded backend, or on host-mode LocalStack (`localstack`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TUMBLE_"))}
-    env["LOCALSTACK_HOST"] = f"127.0.0.1:{free_port()}"  # the embedded backend, on free ports
+    env["LOCALSTACK_HOST"] = f"127.0.0.1:{free_port()}"  # no LocalStack adopted: free ports
+    if localstack:
+        env.update(BACKEND="localstack", LOCALSTACK_MODE="host")
     stack = LocalStack(
         config=SERVERLESS_YML,
-        ports=Ports(aws=free_port(), gateway=free_port(), page=free_port()),
+        ports=Ports(aws=free_port(), gateway=free_port(), page=free_port(), dynamodb=free_port()),
         env=env,
         simulate=players,  # make local's load: each player presses 10 times a second, both ways
         poll_interval=poll_interval,
@@ -260,6 +272,9 @@ def main(argv: list[str]) -> int:
         default=["asyncio", "uvloop"] if _uvloop_installed() else ["asyncio"],
         help="the gateway's event loop, one lap each at the first poll interval",
     )
+    parser.add_argument(
+        "--no-localstack", action="store_true", help="no lap on host-mode LocalStack"
+    )
     parser.add_argument("--quick", action="store_true", help="40 presses, one lap at 1.0 s")
     args = parser.parse_args(argv)
     if args.quick:
@@ -279,7 +294,21 @@ def main(argv: list[str]) -> int:
             recorded[poll_interval] = lap
         if poll_interval == args.poll_interval[0] and lap.latencies(Source.WEBSOCKET):
             medians[loop] = statistics.median(lap.latencies(Source.WEBSOCKET))
-    record_race(recorded, {"presses": args.presses, "rate": args.rate, "players": args.players})
+    parameters = {"presses": args.presses, "rate": args.rate, "players": args.players}
+    skipped = "--no-localstack" if args.no_localstack else host_mode_unavailable()
+    localstack_laps: dict[float, Lap] = {}
+    if skipped is None:
+        poll_interval = args.poll_interval[0]
+        with tempfile.TemporaryDirectory(prefix="tumble-race-") as logs:
+            with local_stack(poll_interval, args.players, Path(logs), localstack=True) as stack:
+                lap = run_lap(stack, args.presses, args.rate)
+            lines = handler_lines(Path(logs) / "gateway.log", lap.sent)
+        report(lap, args.presses, f"{players}, on LocalStack (host mode, kinesis-mock)", lines)
+        localstack_laps[poll_interval] = lap
+    else:
+        print(f"\nno LocalStack lap: {skipped}")
+        parameters["localstack_skipped"] = skipped
+    record_race(recorded, parameters, localstack_laps)
     if "uvloop" not in args.loops:
         print("\nno uvloop row: uvloop is not installed (pip install -e '.[uvloop]')")
     if len(medians) == 2:

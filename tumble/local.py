@@ -14,7 +14,8 @@ the backend acknowledged is lost:
   in the backend, so a restarted gateway resumes the stream where the dead one stopped (once
   the dead one's shard leases expire, at most 10 s) and viewers reconnect.
 - the players: reported with the end of their log; the rest goes on.
-If `tumble local` itself dies, even by SIGKILL, its children die with it (tumble.supervision)."""
+If `tumble local` itself dies, even by SIGKILL, its children die with it (tumble.supervision),
+and host-mode LocalStack takes its own children (kinesis-mock) with it (tumble.watchdog)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ from gateway_adapter.service import Service, load_service
 from messages.tokens import PARAMETER_ENV, SECRET_ENV
 
 from .backend import Backend, BackendError, choose_backend, start_localstack, stop_localstack
+from .local_backends import embedded_part, host_localstack_part, localstack_routes
 from .parts import Child, Part, shared_environment, tail
+from .service_routes import EMBEDDED, LOCALSTACK, endpoint_variable, route_lines
 from .settings import LOOPBACK, STAGE, Ports, local_environment, session
 from .supervision import PortInUse, check_ports_free, spawn
 
@@ -49,7 +52,6 @@ __all__ = ["LocalStack", "Part", "Ports", "cli_main", "main", "shared_environmen
 STOP_GRACE_S = 5.0
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
-BACKEND_NAME = "embedded AWS"
 
 
 class ChildFailed(RuntimeError):
@@ -81,17 +83,22 @@ class LocalStack:
         self.env.setdefault("AWS_DEFAULT_REGION", self.region)
         self.backend = choose_backend(self.env)
         print(self.backend.describe(), flush=True)
-        ports = {"aws": self.ports.aws} if self.backend.kind == "embedded" else {}
+        ports: dict[str, int] = {}
+        if self.backend.kind == "embedded" or self.backend.start == "host":
+            ports["aws"] = self.ports.aws
+        if self.backend.start == "host":
+            ports["dynamodb"] = self.ports.dynamodb  # the embedded backend's, for DynamoDB
         ports["gateway"] = self.ports.gateway
         if self.page:
             ports["page"] = self.ports.page
         check_ports_free(LOOPBACK, ports)
         endpoint = self._start_backend(self.backend)
         self.env = local_environment(self.env, endpoint)
+        self.env.update(self._route_services(endpoint))
         aws = session(self.env)
 
         def client(name: str) -> Any:
-            return aws.client(name, endpoint_url=endpoint)
+            return aws.client(name, endpoint_url=self.env.get(endpoint_variable(name), endpoint))
 
         account = client("sts").get_caller_identity()["Account"]
         options = Options(
@@ -159,21 +166,39 @@ class LocalStack:
 
     def _start_backend(self, backend: Backend) -> str:
         if backend.kind == "embedded":
-            url = f"http://{LOOPBACK}:{self.ports.aws}"
-            args = ["--host", LOOPBACK, "--port", str(self.ports.aws)]
-            part = Part(
-                BACKEND_NAME,
-                "gateway_adapter.embedded",
-                args,
-                ready_url=f"{url}/moto-api/",
-                essential=True,
-            )
-            self._start_part(part)
-            return url
+            return self._start_embedded(self.ports.aws)
+        if backend.start == "host":
+            self._start_part(host_localstack_part(self.env, self.ports.aws))
+            return f"http://{LOOPBACK}:{self.ports.aws}"
         assert backend.endpoint_url is not None
-        if backend.started_localstack:
+        if backend.start == "docker":
             start_localstack(backend.endpoint_url, self.env)
         return backend.endpoint_url
+
+    def _route_services(self, endpoint: str) -> dict[str, str]:
+        """On LocalStack: print which backend serves each service and why; start the embedded
+        backend for those LocalStack cannot serve here. Returns their endpoint variables."""
+        backend = self.backend
+        if backend is None or backend.kind != "localstack":
+            return {}
+        routes = localstack_routes(backend, endpoint)
+        embedded = f"http://{LOOPBACK}:{self.ports.dynamodb}"
+        variables = {}
+        if any(route.backend == EMBEDDED for route in routes):
+            self._start_embedded(self.ports.dynamodb)
+            variables = {
+                endpoint_variable(route.service): embedded
+                for route in routes
+                if route.backend == EMBEDDED
+            }
+        print("services:", flush=True)
+        for line in route_lines(routes, {LOCALSTACK: endpoint, EMBEDDED: embedded}):
+            print(line, flush=True)
+        return variables
+
+    def _start_embedded(self, port: int) -> str:
+        self._start_part(embedded_part(port))
+        return f"http://{LOOPBACK}:{port}"
 
     def _share_token_secret(self, service: Service, ssm: Any) -> None:
         """One secret for the stack and for `tumble token`: TUMBLE_TOKEN_SECRET when set, else
@@ -193,7 +218,7 @@ class LocalStack:
         """Start `part` and wait until it answers; a restart keeps the log (appending)."""
         process = spawn(
             [sys.executable, "-m", part.module, *part.args],
-            self.env,
+            self.env if part.env is None else part.env,
             self.log_path(part.name),
             death_signal=part.death_signal,
             append=child is not None,
@@ -238,7 +263,7 @@ class LocalStack:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
             try:
-                process.wait(timeout=STOP_GRACE_S)
+                process.wait(timeout=child.part.stop_grace_s or STOP_GRACE_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -246,7 +271,7 @@ class LocalStack:
         if any(child.part.name == "players" for child in self.children) and players.exists():
             print(f"players' summary ({players}):\n{tail(players, 6)}", flush=True)
         self.children.clear()
-        if self.backend and self.backend.started_localstack:
+        if self.backend and self.backend.start == "docker":
             stop_localstack(self.env)
 
     def wait(self) -> int:
@@ -349,7 +374,10 @@ def cli_main(argv: list[str]) -> int:
     parser.add_argument("--simulate", type=int, default=4, help="simulated players (0: none)")
     parser.add_argument("--rate", type=float, default=10.0, help="presses per player per second")
     parser.add_argument(
-        "--aws-port", type=int, default=defaults.aws, help="port of the embedded AWS endpoint"
+        "--aws-port",
+        type=int,
+        default=defaults.aws,
+        help="port of the AWS endpoint: the embedded backend, or host-mode LocalStack",
     )
     parser.add_argument(
         "--gateway-port",
@@ -360,6 +388,17 @@ def cli_main(argv: list[str]) -> int:
     parser.add_argument(
         "--page-port", type=int, default=defaults.page, help="port of the race page"
     )
+    parser.add_argument(
+        "--dynamodb-port",
+        type=int,
+        default=defaults.dynamodb,
+        help="port of the embedded backend serving DynamoDB beside host-mode LocalStack",
+    )
     args = parser.parse_args(argv)
-    ports = Ports(aws=args.aws_port, gateway=args.gateway_port, page=args.page_port)
+    ports = Ports(
+        aws=args.aws_port,
+        gateway=args.gateway_port,
+        page=args.page_port,
+        dynamodb=args.dynamodb_port,
+    )
     return main(args.config, ports=ports, simulate=args.simulate, rate=args.rate)

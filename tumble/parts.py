@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +27,8 @@ class Part:
     essential: bool = False  # the stack stops when it dies
     # On the supervisor's death: SIGTERM lets players flush; the others have nothing to save.
     death_signal: int = signal.SIGKILL
+    env: Mapping[str, str] | None = None  # None: the stack's environment
+    stop_grace_s: float | None = None  # None: tumble.local's STOP_GRACE_S
 
 
 @dataclass

@@ -43,11 +43,13 @@ _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KINESIS")
 
 @dataclass(frozen=True, slots=True)
 class Ports:
-    """The fixed local interface: AWS on 4566, the WebSocket API on 3001, the page on 8080."""
+    """The fixed local interface: AWS on 4566, the WebSocket API on 3001, the page on 8080;
+    with host-mode LocalStack on 4566, DynamoDB on the embedded backend at 4567."""
 
     aws: int = 4566
     gateway: int = 3001
     page: int = 8080
+    dynamodb: int = 4567
 
 
 def has_credentials(environ: Mapping[str, str]) -> bool:

@@ -20,9 +20,17 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["PortInUse", "check_ports_free", "dying_with_this_process", "port_holder", "spawn"]
+__all__ = [
+    "PortInUse",
+    "check_ports_free",
+    "dying_with_this_process",
+    "port_holder",
+    "set_child_subreaper",
+    "spawn",
+]
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 
 
 class PortInUse(OSError):
@@ -49,6 +57,13 @@ def _die_with(parent_pid: int, death_signal: int) -> Callable[[], None]:
             os.kill(os.getpid(), death_signal)
 
     return arm
+
+
+def set_child_subreaper() -> None:
+    """Make this process the parent of every orphan of its descendants (Linux only; elsewhere
+    orphans go to init as before), so that it can find and end a whole tree."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def dying_with_this_process(death_signal: int = signal.SIGKILL) -> Callable[[], None]:

@@ -221,3 +221,28 @@ def test_tumble_bench_report_rebuilds_a_folder_and_refuses_an_empty_one(tmp_path
     results.record("gateway", figures=gateway_doc(False)["figures"], folder=tmp_path)
     assert main(["report", str(tmp_path)]) == 0
     assert (tmp_path / "REPORT.md").exists() and (tmp_path / "gateway.png").exists()
+
+
+def test_the_race_section_puts_the_localstack_lap_beside_the_embedded_ones_and_says_why():
+    doc = race_doc()
+    lap = {**doc["figures"]["poll_1"], "backend": "localstack"}
+    doc["figures"]["localstack_poll_1"] = lap
+    doc["samples"]["localstack_poll_1"] = doc["samples"]["poll_1"]
+    markdown, images = build_report({"race": doc})
+    assert images["race.png"].startswith(PNG_SIGNATURE)
+    rows = [line for line in markdown.splitlines() if line.startswith("| LocalStack | 1 s |")]
+    assert [row.split(" | ")[2] for row in rows] == [
+        "WebSocket (baseline)",
+        "Kinesis",
+        "Kinesis: PutRecords acknowledged",
+        "Kinesis: wait for the poll",
+    ]
+    assert "| embedded | 0.2 s | Kinesis |" in markdown
+    assert "kinesis-mock" in markdown and "DynamoDB stays on the embedded backend" in markdown
+
+
+def test_a_race_without_localstack_says_why():
+    doc = race_doc()
+    doc["parameters"]["localstack_skipped"] = "host-mode LocalStack needs Python 3.13"
+    markdown, _ = build_report({"race": doc})
+    assert "No LocalStack lap: host-mode LocalStack needs Python 3.13." in markdown

@@ -7,7 +7,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from gateway_adapter.embedded import free_port
-from tumble.backend import choose_backend, localstack_healthy, localstack_url
+from tumble.backend import (
+    BackendError,
+    choose_backend,
+    docker_unavailable,
+    localstack_healthy,
+    localstack_url,
+)
+from tumble.localstack_host import host_mode_unavailable
 
 
 class _FakeLocalStackHealth(BaseHTTPRequestHandler):
@@ -50,9 +57,27 @@ def test_a_running_localstack_is_used(healthy_localstack):
     assert "_localstack/health" in backend.reason
 
 
-def test_backend_localstack_asks_for_compose():
-    backend = choose_backend({"BACKEND": "localstack", **unreachable()})
-    assert backend.kind == "localstack" and backend.started_localstack
+def test_backend_localstack_starts_one_by_docker_or_in_host_mode_or_says_why_not():
+    env = {"BACKEND": "localstack", **unreachable()}
+    no_docker, no_host = docker_unavailable(), host_mode_unavailable()
+    if no_docker is None:
+        assert choose_backend(env).start == "docker"
+    elif no_host is None:
+        backend = choose_backend(env)
+        assert (backend.kind, backend.start) == ("localstack", "host")
+        assert f"host mode, no Docker ({no_docker})" in backend.describe()
+    else:
+        with pytest.raises(BackendError, match="no Docker"):
+            choose_backend(env)
+
+
+def test_backend_localstack_modes_that_cannot_be_had_are_errors():
+    env = {"BACKEND": "localstack", **unreachable()}
+    with pytest.raises(BackendError, match="LOCALSTACK_MODE='kubernetes': expected docker or host"):
+        choose_backend({**env, "LOCALSTACK_MODE": "kubernetes"})
+    if docker_unavailable() is not None:
+        with pytest.raises(BackendError, match="LOCALSTACK_MODE=docker: no"):
+            choose_backend({**env, "LOCALSTACK_MODE": "docker"})
 
 
 def test_embedded_is_the_default_and_says_why():
