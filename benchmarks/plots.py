@@ -13,7 +13,14 @@ from matplotlib.figure import Figure
 
 matplotlib.use("Agg")  # off-screen, before any figure is made
 
-__all__ = ["DPI", "fanout_chart", "gateway_chart", "race_chart", "stream_trigger_chart"]
+__all__ = [
+    "DPI",
+    "fanout_chart",
+    "gateway_chart",
+    "quota_chart",
+    "race_chart",
+    "stream_trigger_chart",
+]
 
 DPI = 100
 SERVER_LABELS = {
@@ -132,4 +139,28 @@ def gateway_chart(gateway: Mapping[str, Any]) -> bytes:
         text = "; ".join(f"{SERVER_LABELS.get(k, k)} not measured: {v}" for k, v in missing.items())
         figure.text(0.5, 0.01, text, ha="center", fontsize=8, color="firebrick")
     figure.suptitle("Gateway beside its baselines, same run", fontsize=10)
+    return _png(figure)
+
+
+def quota_chart(points: Sequence[tuple[str, float, Sequence[tuple[int, float]]]]) -> bytes:
+    """Cost per hour against press-to-spectator latency: one colour per choice, one marker per
+    audience; `points` holds (choice, latency ms, [(spectators, $ per hour), ...])."""
+    figure, axes = plt.subplots(figsize=(9, 4.8))
+    markers = ["o", "s", "^", "D"]
+    audiences = sorted({spectators for _, _, costs in points for spectators, _ in costs})
+    for index, (name, latency, costs) in enumerate(points):
+        # the same latency for two choices: side by side, not on top of each other
+        x = latency * (1 + 0.08 * index)
+        for spectators, per_hour in costs:
+            marker = markers[audiences.index(spectators) % len(markers)]
+            label = f"{name}, {spectators:,} spectators"
+            axes.scatter([x], [per_hour], marker=marker, color=f"C{index}", s=50, label=label)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlim(2, 3000)
+    axes.set_xlabel("press to spectator, ms (log; the race's p50, AppSync's assumed)")
+    axes.set_ylabel("$ per hour on AWS (log)")
+    axes.set_title("A stadium's bill against its latency, by choice and audience")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return _png(figure)

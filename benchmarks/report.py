@@ -12,7 +12,7 @@ from typing import Any
 from benchmarks import plots
 from benchmarks.results import load_run
 
-__all__ = ["build_report", "cost_tables", "write_report"]
+__all__ = ["build_report", "cost_tables", "quota_section", "race_latency_ms", "write_report"]
 
 Document = Mapping[str, Any]
 CHARTS: dict[str, tuple[str, Callable[[Document], bytes]]] = {
@@ -236,11 +236,51 @@ def cost_tables(folder: Path, run: Mapping[str, Document]) -> list[tuple[str, st
     return tables
 
 
+def race_latency_ms(run: Mapping[str, Document]) -> dict[str, float] | None:
+    """Each path's p50 in the race's slowest-poll lap (the ESM's 1 s, as on AWS), if any."""
+    try:
+        laps = run["race"]["figures"].values()
+        lap = max(laps, key=lambda figures: figures["poll_interval_s"])
+        return {path: float(lap[path]["p50"]) for path in ("websocket", "kinesis")}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+QUOTA_CHART = "quotas.png"
+
+
+def quota_section(run: Mapping[str, Document]) -> tuple[tuple[str, str], bytes]:
+    """The stadium at 10,000 and 100,000 spectators against AWS's quotas (tumble.quotas), and
+    its chart of cost against latency; the race's load per player, this run's latencies."""
+    from tumble.cost_cli import STADIUM, quota_choices
+    from tumble.quotas import render_quotas
+
+    by_audience = quota_choices(
+        STADIUM.players, STADIUM.presses_per_s, latency_ms=race_latency_ms(run)
+    )
+    points = [
+        (
+            choices[0].name,
+            choices[0].latency_ms,
+            [(c.spectators, c.per_hour) for c in choices],
+        )
+        for choices in zip(*by_audience, strict=True)
+    ]
+    heading = (
+        f"Quotas: a stadium of 10,000 and 100,000 spectators "
+        f"({STADIUM.players} players x {STADIUM.presses_per_s:g} presses/s)"
+    )
+    table = f"![cost against latency]({QUOTA_CHART})\n\n" + render_quotas(by_audience)
+    return (heading, table), plots.quota_chart(points)
+
+
 def write_report(folder: Path) -> Path:
     run = load_run(folder)
     if not run:
         raise FileNotFoundError(f"no results JSON in {folder}")
-    markdown, images = build_report(run, cost_tables(folder, run))
+    quotas, chart = quota_section(run)
+    markdown, images = build_report(run, [*cost_tables(folder, run), quotas])
+    images[QUOTA_CHART] = chart
     for filename, data in images.items():
         (folder / filename).write_bytes(data)
     path = folder / "REPORT.md"
