@@ -19,6 +19,7 @@ __all__ = [
     "gateway_chart",
     "quota_chart",
     "race_chart",
+    "stadium_chart",
     "stream_trigger_chart",
 ]
 
@@ -163,4 +164,40 @@ def quota_chart(points: Sequence[tuple[str, float, Sequence[tuple[int, float]]]]
     axes.set_title("A stadium's bill against its latency, by choice and audience")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _png(figure)
+
+
+STADIUM_PANELS = (
+    ("frames per spectator per second", ("frames_per_spectator_per_s",)),
+    ("press to spectator, ms (p50, p99)", ("p50_ms", "p99_ms")),
+    ("gateway CPU, cores", ("gateway_cpu_s_per_s",)),
+    ("gateway peak RSS, MB", ("gateway_peak_rss_mb",)),
+)
+
+
+def stadium_chart(stadium: Mapping[str, Any]) -> bytes:
+    """One frame per event against batched frames, same crowd size, same run; a crowd that
+    was skipped shows why."""
+    figures = stadium["figures"]
+    crowds = [name for name in ("unbatched", "batched") if "skipped" not in figures.get(name, {})]
+    figure, panels = plt.subplots(1, len(STADIUM_PANELS), figsize=(13, 3.8))
+    for axes, (title, keys) in zip(panels, STADIUM_PANELS, strict=True):
+        width = 0.8 / len(keys)
+        for offset, key in enumerate(keys):
+            values = [float(figures[name].get(key) or 0.0) for name in crowds]
+            positions = [i + offset * width for i in range(len(crowds))]
+            bars = axes.bar(positions, values, width, label=key.removesuffix("_ms"))
+            axes.bar_label(bars, fmt="%.3g", fontsize=7)
+        axes.set_xticks([i + width * (len(keys) - 1) / 2 for i in range(len(crowds))])
+        axes.set_xticklabels(crowds, fontsize=8)
+        axes.set_title(title, fontsize=9)
+        if len(keys) > 1:
+            axes.legend(fontsize=7)
+    skipped = [
+        f"{name}: {figures[name]['skipped']}" for name in figures if "skipped" in figures[name]
+    ]
+    if skipped:
+        figure.text(0.5, 0.01, "; ".join(skipped), ha="center", fontsize=8, color="firebrick")
+    spectators = stadium.get("parameters", {}).get("spectators", 0)
+    figure.suptitle(f"The stadium locally: {spectators:,} spectators, Kinesis path", fontsize=10)
     return _png(figure)

@@ -20,8 +20,9 @@ CHARTS: dict[str, tuple[str, Callable[[Document], bytes]]] = {
     "fanout": ("fanout.png", plots.fanout_chart),
     "stream_trigger": ("stream_trigger.png", plots.stream_trigger_chart),
     "gateway": ("gateway.png", plots.gateway_chart),
+    "stadium": ("stadium.png", plots.stadium_chart),
 }
-ORDER = ("race", "fanout", "stream_trigger", "gateway", "producer", "soak")
+ORDER = ("race", "fanout", "stream_trigger", "gateway", "stadium", "producer", "soak")
 
 
 def _n(value: Any, digits: int = 1) -> str:
@@ -143,6 +144,46 @@ def _gateway(doc: Document) -> list[str]:
     return lines
 
 
+STADIUM_ROWS = (
+    ("spectators connected and subscribed", "spectators", 0),
+    ("seconds to connect them all", "connect_s", 1),
+    ("presses put on the stream", "events_sent", 0),
+    ("events delivered", "events_delivered", 0),
+    ("events expected (every press to every spectator)", "events_expected", 0),
+    ("spectators that got every press", "spectators_with_every_event", 0),
+    ("frames per spectator per second", "frames_per_spectator_per_s", 1),
+    ("press to spectator p50, ms", "p50_ms", 0),
+    ("press to spectator p99, ms", "p99_ms", 0),
+    ("gateway + processor CPU, cores", "gateway_cpu_s_per_s", 2),
+    ("gateway + processor peak RSS, MB", "gateway_peak_rss_mb", 0),
+    ("embedded backend CPU, cores", "backend_cpu_s_per_s", 2),
+    ("embedded backend peak RSS, MB", "backend_peak_rss_mb", 0),
+)
+
+
+def _stadium(doc: Document) -> list[str]:
+    figures = doc["figures"]
+    crowds = ("unbatched", "batched")
+    rows = [
+        [
+            label,
+            *(
+                figures[name].get("skipped", "-")
+                if "skipped" in figures.get(name, {})
+                else _n(figures.get(name, {}).get(key), digits)
+                for name in crowds
+            ),
+        ]
+        for label, key, digits in STADIUM_ROWS
+    ]
+    lines = _table(["", "one frame per event (baseline)", "batched frames"], rows)
+    lines.append(
+        "\nThe processor's handlers run inside the gateway process (as `tumble local` runs "
+        "them), so their CPU and RSS are the gateway's figure."
+    )
+    return lines
+
+
 def _printed(doc: Document) -> list[str]:
     printed = [line for line in doc.get("printed", []) if line.strip()]
     return ["```", *printed, "```"] if printed else ["(nothing printed)"]
@@ -153,6 +194,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Document], list[str]]]] = {
     "fanout": ("Fan-out", _fanout),
     "stream_trigger": ("Stream trigger", _stream_trigger),
     "gateway": ("Gateway beside its baselines", _gateway),
+    "stadium": ("The stadium: thousands of spectators through the local stack", _stadium),
     "producer": ("Producer", _printed),
     "soak": ("Soak", _printed),
 }
