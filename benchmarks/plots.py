@@ -119,23 +119,36 @@ GATEWAY_PANELS = (
 )
 
 
+def _bar_panels(
+    panels: Sequence[Any],
+    layout: Sequence[tuple[str, tuple[str, ...]]],
+    figures: Mapping[str, Any],
+    columns: Sequence[str],
+    labels: Sequence[str],
+    rotation: int = 0,
+) -> None:
+    """One panel per (title, keys): a bar per column and key, labelled with its value."""
+    for axes, (title, keys) in zip(panels, layout, strict=True):
+        width = 0.8 / len(keys)
+        for offset, key in enumerate(keys):
+            values = [float(figures[name].get(key) or 0.0) for name in columns]
+            positions = [i + offset * width for i in range(len(columns))]
+            bars = axes.bar(positions, values, width, label=key.removesuffix("_ms"))
+            axes.bar_label(bars, fmt="%.3g", fontsize=7)
+        axes.set_xticks([i + width * (len(keys) - 1) / 2 for i in range(len(columns))])
+        axes.set_xticklabels(labels, rotation=rotation, fontsize=8)
+        axes.set_title(title, fontsize=9)
+        if len(keys) > 1:
+            axes.legend(fontsize=7)
+
+
 def gateway_chart(gateway: Mapping[str, Any]) -> bytes:
     figures = gateway["figures"]
     servers = [name for name in SERVER_LABELS if name in figures]
     missing: Mapping[str, str] = figures.get("missing", {})
     figure, panels = plt.subplots(1, len(GATEWAY_PANELS), figsize=(13, 3.8))
-    for axes, (title, keys) in zip(panels, GATEWAY_PANELS, strict=True):
-        width = 0.8 / len(keys)
-        for offset, key in enumerate(keys):
-            values = [float(figures[name].get(key, 0.0)) for name in servers]
-            positions = [i + offset * width for i in range(len(servers))]
-            bars = axes.bar(positions, values, width, label=key.removesuffix("_ms"))
-            axes.bar_label(bars, fmt="%.3g", fontsize=7)
-        axes.set_xticks([i + width * (len(keys) - 1) / 2 for i in range(len(servers))])
-        axes.set_xticklabels([SERVER_LABELS[name] for name in servers], rotation=20, fontsize=8)
-        axes.set_title(title, fontsize=9)
-        if len(keys) > 1:
-            axes.legend(fontsize=7)
+    labels = [SERVER_LABELS[name] for name in servers]
+    _bar_panels(panels, GATEWAY_PANELS, figures, servers, labels, rotation=20)
     if missing:
         text = "; ".join(f"{SERVER_LABELS.get(k, k)} not measured: {v}" for k, v in missing.items())
         figure.text(0.5, 0.01, text, ha="center", fontsize=8, color="firebrick")
@@ -181,18 +194,7 @@ def stadium_chart(stadium: Mapping[str, Any]) -> bytes:
     figures = stadium["figures"]
     crowds = [name for name in ("unbatched", "batched") if "skipped" not in figures.get(name, {})]
     figure, panels = plt.subplots(1, len(STADIUM_PANELS), figsize=(13, 3.8))
-    for axes, (title, keys) in zip(panels, STADIUM_PANELS, strict=True):
-        width = 0.8 / len(keys)
-        for offset, key in enumerate(keys):
-            values = [float(figures[name].get(key) or 0.0) for name in crowds]
-            positions = [i + offset * width for i in range(len(crowds))]
-            bars = axes.bar(positions, values, width, label=key.removesuffix("_ms"))
-            axes.bar_label(bars, fmt="%.3g", fontsize=7)
-        axes.set_xticks([i + width * (len(keys) - 1) / 2 for i in range(len(crowds))])
-        axes.set_xticklabels(crowds, fontsize=8)
-        axes.set_title(title, fontsize=9)
-        if len(keys) > 1:
-            axes.legend(fontsize=7)
+    _bar_panels(panels, STADIUM_PANELS, figures, crowds, crowds)
     skipped = [
         f"{name}: {figures[name]['skipped']}" for name in figures if "skipped" in figures[name]
     ]
