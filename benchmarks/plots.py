@@ -13,7 +13,15 @@ from matplotlib.figure import Figure
 
 matplotlib.use("Agg")  # off-screen, before any figure is made
 
-__all__ = ["DPI", "fanout_chart", "gateway_chart", "race_chart", "stream_trigger_chart"]
+__all__ = [
+    "DPI",
+    "fanout_chart",
+    "gateway_chart",
+    "quota_chart",
+    "race_chart",
+    "stadium_chart",
+    "stream_trigger_chart",
+]
 
 DPI = 100
 SERVER_LABELS = {
@@ -113,25 +121,87 @@ GATEWAY_PANELS = (
 )
 
 
+def _bar_panels(
+    panels: Sequence[Any],
+    layout: Sequence[tuple[str, tuple[str, ...]]],
+    figures: Mapping[str, Any],
+    columns: Sequence[str],
+    labels: Sequence[str],
+    rotation: int = 0,
+) -> None:
+    """One panel per (title, keys): a bar per column and key, labelled with its value."""
+    for axes, (title, keys) in zip(panels, layout, strict=True):
+        width = 0.8 / len(keys)
+        for offset, key in enumerate(keys):
+            values = [float(figures[name].get(key) or 0.0) for name in columns]
+            positions = [i + offset * width for i in range(len(columns))]
+            bars = axes.bar(positions, values, width, label=key.removesuffix("_ms"))
+            axes.bar_label(bars, fmt="%.3g", fontsize=7)
+        axes.set_xticks([i + width * (len(keys) - 1) / 2 for i in range(len(columns))])
+        axes.set_xticklabels(labels, rotation=rotation, fontsize=8)
+        axes.set_title(title, fontsize=9)
+        if len(keys) > 1:
+            axes.legend(fontsize=7)
+
+
 def gateway_chart(gateway: Mapping[str, Any]) -> bytes:
     figures = gateway["figures"]
     servers = [name for name in SERVER_LABELS if name in figures]
     missing: Mapping[str, str] = figures.get("missing", {})
     figure, panels = plt.subplots(1, len(GATEWAY_PANELS), figsize=(13, 3.8))
-    for axes, (title, keys) in zip(panels, GATEWAY_PANELS, strict=True):
-        width = 0.8 / len(keys)
-        for offset, key in enumerate(keys):
-            values = [float(figures[name].get(key, 0.0)) for name in servers]
-            positions = [i + offset * width for i in range(len(servers))]
-            bars = axes.bar(positions, values, width, label=key.removesuffix("_ms"))
-            axes.bar_label(bars, fmt="%.3g", fontsize=7)
-        axes.set_xticks([i + width * (len(keys) - 1) / 2 for i in range(len(servers))])
-        axes.set_xticklabels([SERVER_LABELS[name] for name in servers], rotation=20, fontsize=8)
-        axes.set_title(title, fontsize=9)
-        if len(keys) > 1:
-            axes.legend(fontsize=7)
+    labels = [SERVER_LABELS[name] for name in servers]
+    _bar_panels(panels, GATEWAY_PANELS, figures, servers, labels, rotation=20)
     if missing:
         text = "; ".join(f"{SERVER_LABELS.get(k, k)} not measured: {v}" for k, v in missing.items())
         figure.text(0.5, 0.01, text, ha="center", fontsize=8, color="firebrick")
     figure.suptitle("Gateway beside its baselines, same run", fontsize=10)
+    return _png(figure)
+
+
+def quota_chart(points: Sequence[tuple[str, float, Sequence[tuple[int, float]]]]) -> bytes:
+    """Cost per hour against press-to-spectator latency: one colour per choice, one marker per
+    audience; `points` holds (choice, latency ms, [(spectators, $ per hour), ...])."""
+    figure, axes = plt.subplots(figsize=(9, 4.8))
+    markers = ["o", "s", "^", "D"]
+    audiences = sorted({spectators for _, _, costs in points for spectators, _ in costs})
+    for index, (name, latency, costs) in enumerate(points):
+        # the same latency for two choices: side by side, not on top of each other
+        x = latency * (1 + 0.08 * index)
+        for spectators, per_hour in costs:
+            marker = markers[audiences.index(spectators) % len(markers)]
+            label = f"{name}, {spectators:,} spectators"
+            axes.scatter([x], [per_hour], marker=marker, color=f"C{index}", s=50, label=label)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlim(2, 3000)
+    axes.set_xlabel("press to spectator, ms (log; the race's p50, AppSync's assumed)")
+    axes.set_ylabel("$ per hour on AWS (log)")
+    axes.set_title("A stadium's bill against its latency, by choice and audience")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _png(figure)
+
+
+STADIUM_PANELS = (
+    ("frames per spectator per second", ("frames_per_spectator_per_s",)),
+    ("press to spectator, ms (p50, p99)", ("p50_ms", "p99_ms")),
+    ("gateway CPU, cores", ("gateway_cpu_s_per_s",)),
+    ("gateway peak RSS, MB", ("gateway_peak_rss_mb",)),
+)
+
+
+def stadium_chart(stadium: Mapping[str, Any]) -> bytes:
+    """One frame per event against batched frames, same crowd size, same run; a crowd that
+    was skipped shows why."""
+    figures = stadium["figures"]
+    crowds = [name for name in ("unbatched", "batched") if "skipped" not in figures.get(name, {})]
+    figure, panels = plt.subplots(1, len(STADIUM_PANELS), figsize=(13, 3.8))
+    _bar_panels(panels, STADIUM_PANELS, figures, crowds, crowds)
+    skipped = [
+        f"{name}: {figures[name]['skipped']}" for name in figures if "skipped" in figures[name]
+    ]
+    if skipped:
+        figure.text(0.5, 0.01, "; ".join(skipped), ha="center", fontsize=8, color="firebrick")
+    spectators = stadium.get("parameters", {}).get("spectators", 0)
+    figure.suptitle(f"The stadium locally: {spectators:,} spectators, Kinesis path", fontsize=10)
     return _png(figure)

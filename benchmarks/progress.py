@@ -36,6 +36,7 @@ DEFAULT_ESTIMATES_S: dict[str, float] = {
     "producer": 70.0,
     "race": 60.0,
     "soak": 320.0,
+    "stadium": 300.0,
     "stream_trigger": 120.0,
 }
 FALLBACK_ESTIMATE_S = 60.0

@@ -12,7 +12,7 @@ from typing import Any
 from benchmarks import plots
 from benchmarks.results import load_run
 
-__all__ = ["build_report", "cost_tables", "write_report"]
+__all__ = ["build_report", "cost_tables", "quota_section", "race_latency_ms", "write_report"]
 
 Document = Mapping[str, Any]
 CHARTS: dict[str, tuple[str, Callable[[Document], bytes]]] = {
@@ -20,8 +20,9 @@ CHARTS: dict[str, tuple[str, Callable[[Document], bytes]]] = {
     "fanout": ("fanout.png", plots.fanout_chart),
     "stream_trigger": ("stream_trigger.png", plots.stream_trigger_chart),
     "gateway": ("gateway.png", plots.gateway_chart),
+    "stadium": ("stadium.png", plots.stadium_chart),
 }
-ORDER = ("race", "fanout", "stream_trigger", "gateway", "producer", "soak")
+ORDER = ("race", "fanout", "stream_trigger", "gateway", "stadium", "producer", "soak")
 
 
 def _n(value: Any, digits: int = 1) -> str:
@@ -181,6 +182,46 @@ def _gateway(doc: Document) -> list[str]:
     return lines
 
 
+STADIUM_ROWS = (
+    ("spectators connected and subscribed", "spectators", 0),
+    ("seconds to connect them all", "connect_s", 1),
+    ("presses put on the stream", "events_sent", 0),
+    ("events delivered", "events_delivered", 0),
+    ("events expected (every press to every spectator)", "events_expected", 0),
+    ("spectators that got every press", "spectators_with_every_event", 0),
+    ("frames per spectator per second", "frames_per_spectator_per_s", 1),
+    ("press to spectator p50, ms", "p50_ms", 0),
+    ("press to spectator p99, ms", "p99_ms", 0),
+    ("gateway + processor CPU, cores", "gateway_cpu_s_per_s", 2),
+    ("gateway + processor peak RSS, MB", "gateway_peak_rss_mb", 0),
+    ("embedded backend CPU, cores", "backend_cpu_s_per_s", 2),
+    ("embedded backend peak RSS, MB", "backend_peak_rss_mb", 0),
+)
+
+
+def _stadium(doc: Document) -> list[str]:
+    figures = doc["figures"]
+    crowds = ("unbatched", "batched")
+    rows = [
+        [
+            label,
+            *(
+                figures[name].get("skipped", "-")
+                if "skipped" in figures.get(name, {})
+                else _n(figures.get(name, {}).get(key), digits)
+                for name in crowds
+            ),
+        ]
+        for label, key, digits in STADIUM_ROWS
+    ]
+    lines = _table(["", "one frame per event (baseline)", "batched frames"], rows)
+    lines.append(
+        "\nThe processor's handlers run inside the gateway process (as `tumble local` runs "
+        "them), so their CPU and RSS are the gateway's figure."
+    )
+    return lines
+
+
 def _printed(doc: Document) -> list[str]:
     printed = [line for line in doc.get("printed", []) if line.strip()]
     return ["```", *printed, "```"] if printed else ["(nothing printed)"]
@@ -191,6 +232,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Document], list[str]]]] = {
     "fanout": ("Fan-out", _fanout),
     "stream_trigger": ("Stream trigger", _stream_trigger),
     "gateway": ("Gateway beside its baselines", _gateway),
+    "stadium": ("The stadium: thousands of spectators through the local stack", _stadium),
     "producer": ("Producer", _printed),
     "soak": ("Soak", _printed),
 }
@@ -274,11 +316,56 @@ def cost_tables(folder: Path, run: Mapping[str, Document]) -> list[tuple[str, st
     return tables
 
 
+def race_latency_ms(run: Mapping[str, Document]) -> dict[str, float] | None:
+    """Each path's p50 in the race's slowest-poll lap (the ESM's 1 s, as on AWS) on the embedded
+    backend, if any: a LocalStack lap at the same poll measures kinesis-mock, not the design."""
+    try:
+        laps = [
+            figures
+            for figures in run["race"]["figures"].values()
+            if figures.get("backend", "embedded") == "embedded"
+        ]
+        lap = max(laps, key=lambda figures: figures["poll_interval_s"])
+        return {path: float(lap[path]["p50"]) for path in ("websocket", "kinesis")}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+QUOTA_CHART = "quotas.png"
+
+
+def quota_section(run: Mapping[str, Document]) -> tuple[tuple[str, str], bytes]:
+    """The stadium at 10,000 and 100,000 spectators against AWS's quotas (tumble.quotas), and
+    its chart of cost against latency; the race's load per player, this run's latencies."""
+    from tumble.cost_cli import STADIUM, quota_choices
+    from tumble.quotas import render_quotas
+
+    by_audience = quota_choices(
+        STADIUM.players, STADIUM.presses_per_s, latency_ms=race_latency_ms(run)
+    )
+    points = [
+        (
+            choices[0].name,
+            choices[0].latency_ms,
+            [(c.spectators, c.per_hour) for c in choices],
+        )
+        for choices in zip(*by_audience, strict=True)
+    ]
+    heading = (
+        f"Quotas: a stadium of 10,000 and 100,000 spectators "
+        f"({STADIUM.players} players x {STADIUM.presses_per_s:g} presses/s)"
+    )
+    table = f"![cost against latency]({QUOTA_CHART})\n\n" + render_quotas(by_audience)
+    return (heading, table), plots.quota_chart(points)
+
+
 def write_report(folder: Path) -> Path:
     run = load_run(folder)
     if not run:
         raise FileNotFoundError(f"no results JSON in {folder}")
-    markdown, images = build_report(run, cost_tables(folder, run))
+    quotas, chart = quota_section(run)
+    markdown, images = build_report(run, [*cost_tables(folder, run), quotas])
+    images[QUOTA_CHART] = chart
     for filename, data in images.items():
         (folder / filename).write_bytes(data)
     path = folder / "REPORT.md"

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .concurrency import DEFAULT_CONCURRENCY
+from .concurrency import DEFAULT_ACCOUNT_CONCURRENCY, ConcurrencyPool
 from .connection import GatewayConfig
 from .limits import CONNECT_RATE_PER_S, IDLE_TIMEOUT_S, MAX_LIFETIME_S
 from .logs import configure_logging
@@ -58,9 +58,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=DEFAULT_CONCURRENCY,
+        default=DEFAULT_ACCOUNT_CONCURRENCY,
         metavar="N",
-        help="invocations per function at once; more are throttled (reservedConcurrency wins)",
+        help="the account's concurrent executions, shared by the functions (reservedConcurrency "
+        "takes its share); past it an invocation is throttled (default %(default)s, Lambda's)",
     )
     parser.add_argument("--triggers-only", action="store_true", help="no HTTP server")
     parser.add_argument("--no-triggers", action="store_true", help="no stream triggers")
@@ -193,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gateway_adapter: {error}", file=sys.stderr, flush=True)
         return 2
     try:
+        # the reservations must fit the pool, as AWS checks at deploy time
+        ConcurrencyPool(args.concurrency, service.reserved_concurrency())
         log.info("event loop: %s", _use_loop(args.loop))
     except ValueError as error:
         print(f"gateway_adapter: {error}", file=sys.stderr, flush=True)

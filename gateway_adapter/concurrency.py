@@ -1,24 +1,44 @@
-"""Lambda's concurrency limit, as a pure gate: an invocation that would run past a function's
-limit is throttled at once (Lambda's TooManyRequestsException, "Rate Exceeded."), never queued.
+"""Lambda's concurrency, as a pure account pool: every function scales on its own out of one
+pool per account and Region; a function with `reservedConcurrency` takes that much out of the
+pool for itself alone and never runs more. An invocation past its limit is throttled at once
+(TooManyRequestsException, HTTP 429, with Lambda's Reason), never queued.
 
-Queueing was the failure of issue 12: at 1,000 submits/s invocations waited in the thread
-pool's unbounded queue until API Gateway's 29 s integration timeout, and were lost without a
-word. A throttle answers the client within milliseconds (API Gateway turns a throttled Lambda
-into "Internal server error"), so the sender can see it and slow down."""
+How it maps onto one machine: admission follows AWS (1,000 in flight by default, across the
+functions), but a laptop cannot run 1,000 handlers at once. An admitted invocation therefore
+waits for one of its own function's local execution slots (threads in process, sandboxes from
+an artifact; `runtime.LambdaRuntime`), each function in its own queue, so a flooded fan-out
+queues behind itself and never in front of `$connect`. Lambda would have started another
+execution environment instead; locally the invocation is late, not refused. Issue 12's lost
+submits (queued 29 s behind one shared pool) stay impossible: the queue is bounded by the
+pool, and API Gateway's 29 s integration timeout still cuts every call off."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_CONCURRENCY", "REPORT_EVERY_S", "ConcurrencyLimits", "ThrottleReport"]
+__all__ = [
+    "ACCOUNT_LIMIT",
+    "DEFAULT_ACCOUNT_CONCURRENCY",
+    "MIN_UNRESERVED_CONCURRENCY",
+    "REPORT_EVERY_S",
+    "RESERVED_LIMIT",
+    "ConcurrencyPool",
+    "ThrottleReport",
+]
 
-# Concurrent invocations per function before the next is throttled (Lambda: "Rate Exceeded.",
-# TooManyRequestsException). Lambda's account default is 1,000 across functions; a laptop
-# cannot run that many, and the in-process runtime has 64 worker threads (the runtime never
-# allows more in flight than it can run, so nothing waits in a queue). A function's
-# `reservedConcurrency` in serverless.yml sets its own; `--concurrency` sets this one.
-DEFAULT_CONCURRENCY = 64
+# Lambda quotas: "Concurrent executions: 1,000" per account and Region, adjustable
+# (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). `--account-concurrency`
+# sets another pool.
+DEFAULT_ACCOUNT_CONCURRENCY = 1000
+# "You can reserve up to the Unreserved account concurrency value that is shown, minus 100 for
+# functions that don't have reserved concurrency"
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html); a deploy that
+# reserves more fails with InvalidParameterValueException.
+MIN_UNRESERVED_CONCURRENCY = 100
+# TooManyRequestsException's Reason values (Lambda API reference, Invoke errors).
+ACCOUNT_LIMIT = "ConcurrentInvocationLimitExceeded"
+RESERVED_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
 
 # Throttles are summed into one log line per function at most this often: a flood of them
 # must stay a few lines, not one per refused invocation.
@@ -30,47 +50,83 @@ class ThrottleReport:
     function: str
     throttled: int
     limit: int
+    reason: str
 
     def line(self) -> str:
         return (
             f"{self.function}: throttled {self.throttled} invocation(s) over its concurrency "
-            f"limit of {self.limit} (Rate Exceeded)"
+            f"limit of {self.limit} (TooManyRequestsException, {self.reason})"
         )
 
 
-class ConcurrencyLimits:
-    """In-flight invocations per function against each function's limit (its
-    reservedConcurrency, else `default`)."""
+class ConcurrencyPool:
+    """In-flight invocations per function against the account pool and the reservations.
 
-    __slots__ = ("_default", "_in_flight", "_last_report", "_limits", "_throttled")
+    A reserved function is capped at its reservation (0 switches it off, as on AWS); the others
+    share what the reservations leave of the pool, whichever of them needs it."""
 
-    def __init__(self, default: int, limits: Mapping[str, int] | None = None) -> None:
-        if default < 1:
-            raise ValueError(f"the concurrency limit must be at least 1, not {default}")
-        self._default = default
-        self._limits = dict(limits or {})
+    __slots__ = (
+        "_in_flight",
+        "_last_report",
+        "_reserved",
+        "_throttled",
+        "_unreserved_in_flight",
+        "account",
+        "unreserved",
+    )
+
+    def __init__(
+        self,
+        account: int = DEFAULT_ACCOUNT_CONCURRENCY,
+        reserved: Mapping[str, int] | None = None,
+        min_unreserved: int = MIN_UNRESERVED_CONCURRENCY,
+    ) -> None:
+        if account < 1:
+            raise ValueError(f"the account concurrency must be at least 1, not {account}")
+        self._reserved = dict(reserved or {})
+        total = sum(self._reserved.values())
+        if total and account - total < min_unreserved:
+            raise ValueError(
+                f"reservedConcurrency of {total} in all leaves {account - total} of the "
+                f"account's {account} for the other functions; AWS keeps at least "
+                f"{min_unreserved} unreserved (InvalidParameterValueException)"
+            )
+        self.account = account
+        self.unreserved = account - total
         self._in_flight: dict[str, int] = {}
+        self._unreserved_in_flight = 0
         self._throttled: dict[str, int] = {}
         self._last_report: dict[str, float] = {}
 
     def limit(self, function: str) -> int:
-        return self._limits.get(function, self._default)
+        """The most of `function` that can ever run at once."""
+        return self._reserved.get(function, self.unreserved)
 
     def in_flight(self, function: str) -> int:
         return self._in_flight.get(function, 0)
 
-    def acquire(self, function: str, force: bool = False) -> bool:
-        """True when the invocation may start (then `release` it); False: throttled. `force`
-        admits it whatever the limit (the emulator's own shutdown, which AWS never has)."""
+    def acquire(self, function: str, force: bool = False) -> str | None:
+        """None when the invocation may start (then `release` it), else the throttle's Reason.
+        `force` admits it whatever the limits (the emulator's own shutdown, which AWS never
+        has)."""
         running = self._in_flight.get(function, 0)
-        if running >= self.limit(function) and not force:
-            self._throttled[function] = self._throttled.get(function, 0) + 1
-            return False
+        reserved = self._reserved.get(function)
+        if not force:
+            if reserved is not None and running >= reserved:
+                self._throttled[function] = self._throttled.get(function, 0) + 1
+                return RESERVED_LIMIT
+            if reserved is None and self._unreserved_in_flight >= self.unreserved:
+                self._throttled[function] = self._throttled.get(function, 0) + 1
+                return ACCOUNT_LIMIT
         self._in_flight[function] = running + 1
-        return True
+        if reserved is None:
+            self._unreserved_in_flight += 1
+        return None
 
     def release(self, function: str) -> None:
         self._in_flight[function] -= 1
+        if function not in self._reserved:
+            self._unreserved_in_flight -= 1
 
     def report(self, function: str, now: float) -> ThrottleReport | None:
         """The throttles to log for `function` now, or None until REPORT_EVERY_S has passed
@@ -82,4 +138,5 @@ class ConcurrencyLimits:
             return None
         self._throttled[function] = 0
         self._last_report[function] = now
-        return ThrottleReport(function, throttled, self.limit(function))
+        reason = RESERVED_LIMIT if function in self._reserved else ACCOUNT_LIMIT
+        return ThrottleReport(function, throttled, self.limit(function), reason)

@@ -18,7 +18,12 @@ variable it replaced.
 
 With `sandboxes` (gateway_adapter.sandboxes) the functions run from their built artifact
 instead, each in processes of its own with Lambda's environment; the errors and timeouts an
-invocation can end in are the same."""
+invocation can end in are the same.
+
+Concurrency (gateway_adapter.concurrency): admission follows Lambda's account pool and each
+function's reservedConcurrency; what is admitted waits for its own function's local slots
+(`max_workers` threads per function here, `Sandboxes.per_function` sandboxes from an artifact),
+so one function's flood queues behind itself only."""
 
 from __future__ import annotations
 
@@ -35,13 +40,14 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .concurrency import DEFAULT_CONCURRENCY, ConcurrencyLimits
+from .concurrency import DEFAULT_ACCOUNT_CONCURRENCY, ConcurrencyPool
 from .lambda_worker import LambdaContext
 from .sandboxes import HandlerFailure, InitFailure, SandboxCrash, Sandboxes, lambda_identity
 from .service import Function, Service
 
 __all__ = [
-    "DEFAULT_CONCURRENCY",
+    "DEFAULT_ACCOUNT_CONCURRENCY",
+    "DEFAULT_WORKERS",
     "FunctionError",
     "FunctionThrottled",
     "FunctionTimeout",
@@ -52,9 +58,10 @@ __all__ = [
 
 log = logging.getLogger("gateway_adapter.runtime")
 
-# Enough workers that a few slow handlers (up to the 29 s integration timeout) do not stall
-# the others; Lambda would scale out to as many sandboxes.
-DEFAULT_WORKERS = 64
+# Threads per function (made as needed): enough that a few slow handlers (up to the 29 s
+# integration timeout) do not stall the function's other invocations; more admitted ones wait
+# for a thread of their own function. Lambda would scale out to as many sandboxes.
+DEFAULT_WORKERS = 8
 
 
 class InvocationError(Exception):
@@ -74,7 +81,15 @@ class FunctionTimeout(InvocationError):
 
 
 class FunctionThrottled(InvocationError):
-    """The function was at its concurrency limit: refused at once, never queued."""
+    """Lambda's TooManyRequestsException (HTTP 429): the function was at its reservation or
+    the account pool was spent; refused at once, never queued. `reason` is Lambda's Reason."""
+
+    status = 429
+    error_type = "TooManyRequestsException"
+
+    def __init__(self, function_name: str, reason: str) -> None:
+        super().__init__(function_name, f"{self.error_type}: Rate Exceeded. ({reason})")
+        self.reason = reason
 
 
 def _timed_out(function: Function, request_id: str) -> FunctionTimeout:
@@ -105,21 +120,20 @@ class LambdaRuntime:
         service: Service,
         max_workers: int = DEFAULT_WORKERS,
         sandboxes: Sandboxes | None = None,
-        concurrency: int | None = None,
+        concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
+        min_unreserved: int | None = None,
     ) -> None:
+        """`concurrency`: the account pool; `min_unreserved`: what reservations must leave of
+        it (AWS's 100 by default). ValueError when serverless.yml reserves more."""
         self.service = service
         self.sandboxes = sandboxes
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="lambda")
-        # No more in flight than can run: threads in process, sandboxes from an artifact.
-        capacity = sandboxes.per_function if sandboxes is not None else max_workers
-        self.limits = ConcurrencyLimits(
-            min(concurrency or DEFAULT_CONCURRENCY, capacity),
-            {
-                name: function.reserved_concurrency
-                for name, function in service.functions.items()
-                if function.reserved_concurrency is not None
-            },
-        )
+        self._max_workers = max_workers
+        self._pools: dict[str, tuple[ThreadPoolExecutor, asyncio.Semaphore]] = {}
+        reserved = service.reserved_concurrency()
+        if min_unreserved is None:
+            self.limits = ConcurrencyPool(concurrency, reserved)
+        else:
+            self.limits = ConcurrencyPool(concurrency, reserved, min_unreserved)
         self._prepared: dict[str, _Prepared] = {}
         self._saved_env: dict[str, str | None] = {}
         if sandboxes is not None:  # each sandbox has its own environment and import path
@@ -189,9 +203,10 @@ class LambdaRuntime:
         """The handler's result; InvocationError when it failed, timed out or was throttled
         (never, with `throttle` off: it then waits for a worker like any queued call)."""
         limits = self.limits
-        if not limits.acquire(function_name, force=not throttle):
+        refused = limits.acquire(function_name, force=not throttle)
+        if refused is not None:
             self._report_throttles(function_name)
-            raise FunctionThrottled(function_name, "Rate Exceeded. (concurrency limit reached)")
+            raise FunctionThrottled(function_name, refused)
         try:
             if self.sandboxes is not None:
                 return await self._invoke_sandboxed(self.sandboxes, function_name, event)
@@ -217,14 +232,16 @@ class LambdaRuntime:
         )
         if prepared.own_env:
             os.environ.update(prepared.own_env)
+        threads, slots = self._threads(function_name)
         deadline = asyncio.timeout(function.timeout_s)
         try:
-            # asyncio.timeout, not wait_for: no extra Task per invocation on the hot path.
-            async with deadline:
+            # The function's timeout starts once it has a slot (a Lambda would have had a
+            # sandbox at once); asyncio.timeout, not wait_for: no extra Task on the hot path.
+            async with slots, deadline:
                 if prepared.is_async:
                     return await prepared.handler(event, context)
                 return await asyncio.get_running_loop().run_in_executor(
-                    self._pool, prepared.handler, event, context
+                    threads, prepared.handler, event, context
                 )
         except TimeoutError as error:
             if not deadline.expired():  # the handler's own TimeoutError: a function error
@@ -241,6 +258,19 @@ class LambdaRuntime:
                 traceback.format_exc(),
             )
             raise FunctionError(function_name, f"{type(error).__name__}: {error}") from error
+
+    def _threads(self, function_name: str) -> tuple[ThreadPoolExecutor, asyncio.Semaphore]:
+        """The function's own threads and the slots that queue for them: a flood of one
+        function waits behind itself only."""
+        found = self._pools.get(function_name)
+        if found is None:
+            prefix = f"lambda-{function_name}"
+            found = (
+                ThreadPoolExecutor(self._max_workers, prefix),
+                asyncio.Semaphore(self._max_workers),
+            )
+            self._pools[function_name] = found
+        return found
 
     async def _invoke_sandboxed(
         self, sandboxes: Sandboxes, function_name: str, event: Mapping[str, Any]
@@ -276,7 +306,9 @@ class LambdaRuntime:
     async def close(self) -> None:
         if self.sandboxes is not None:
             await self.sandboxes.close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool, _ in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._pools.clear()
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)

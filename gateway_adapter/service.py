@@ -105,6 +105,14 @@ class Service:
     resources: Mapping[str, Any]
     document: Mapping[str, Any] = field(repr=False)
 
+    def reserved_concurrency(self) -> dict[str, int]:
+        """Each function's `reservedConcurrency`, for those that set one."""
+        return {
+            name: function.reserved_concurrency
+            for name, function in self.functions.items()
+            if function.reserved_concurrency is not None
+        }
+
     def resource_arn(self, logical_id: str) -> str:
         """The ARN CloudFormation's `Fn::GetAtt [X, Arn]` would give for a known resource."""
         resource = self.resources.get(logical_id)

@@ -28,6 +28,7 @@ from .cost import (
     estimate,
 )
 from .cost_types import plural
+from .quotas import Choice, render_quotas, stadium_choices
 
 __all__ = [
     "DEFAULT_MEASURED",
@@ -35,6 +36,7 @@ __all__ = [
     "load_prices",
     "main",
     "measured_from",
+    "quota_choices",
     "render",
     "topology_from",
 ]
@@ -54,6 +56,10 @@ DEFAULT_MEASURED = Measured(
     source="built-in defaults (tumble/cost_cli.py)",
 )
 STADIUM = Load(players=4, presses_per_s=10.0, spectators=10_000)
+AUDIENCES = (10_000, 100_000)
+# Press to spectator, p50, in the example run's race (results/example, poll 1.0 s): the
+# quota table's latencies when no race figures are given.
+DEFAULT_LATENCY_MS = {"websocket": 4.9, "kinesis": 526.0}
 
 
 def load_prices(region: str, path: Path = PRICES) -> tuple[dict[str, Price], dict[str, Any]]:
@@ -200,6 +206,30 @@ def price_load(
     return priced, crossover, document
 
 
+def quota_choices(
+    players: int,
+    presses_per_s: float,
+    region: str = "us-east-1",
+    measured: Measured | None = None,
+    latency_ms: Mapping[str, float] | None = None,
+    audiences: tuple[int, ...] = AUDIENCES,
+) -> list[list[Choice]]:
+    """Every choice for each audience, priced with serverless.yml and the measured figures."""
+    prices, _ = load_prices(region)
+    topology = topology_from(yaml.safe_load(SERVERLESS_YML.read_text()))
+    measured = measured or find_measured()
+    return [
+        stadium_choices(
+            Load(players, presses_per_s, audience),
+            topology,
+            measured,
+            prices,
+            latency_ms or DEFAULT_LATENCY_MS,
+        )
+        for audience in audiences
+    ]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tumble cost", description=__doc__)
     parser.add_argument("--players", type=int, default=4)
@@ -208,6 +238,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--hours", type=float, default=730.0, help="hours of play a month")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--json", action="store_true", help="one JSON document")
+    parser.add_argument(
+        "--quotas",
+        action="store_true",
+        help="also 10,000 and 100,000 spectators, batched and not and on AppSync Events, "
+        "against AWS's quotas",
+    )
     args = parser.parse_args(argv)
     for name in ("players", "spectators", "presses_per_s", "hours"):
         if getattr(args, name) < 0:
@@ -222,4 +258,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps({**priced.as_dict(), "kinesis_cheaper_above_presses_per_s": crossover}))
     else:
         print(render(priced, crossover, document))
+    if args.quotas:
+        choices = quota_choices(args.players, args.presses_per_s, args.region)
+        print("\n" + render_quotas(choices))
     return 0

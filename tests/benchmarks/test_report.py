@@ -246,3 +246,20 @@ def test_a_race_without_localstack_says_why():
     doc["parameters"]["localstack_skipped"] = "host-mode LocalStack needs Python 3.13"
     markdown, _ = build_report({"race": doc})
     assert "No LocalStack lap: host-mode LocalStack needs Python 3.13." in markdown
+
+
+def test_the_quota_section_prices_the_stadium_with_the_races_latencies() -> None:
+    from benchmarks.report import quota_section, race_latency_ms
+
+    race = {
+        "figures": {
+            "1": {"poll_interval_s": 1.0, "websocket": {"p50": 5.0}, "kinesis": {"p50": 520.0}},
+            "2": {"poll_interval_s": 0.1, "websocket": {"p50": 4.0}, "kinesis": {"p50": 60.0}},
+        }
+    }
+    assert race_latency_ms({"race": race}) == {"websocket": 5.0, "kinesis": 520.0}
+    assert race_latency_ms({}) is None
+    (heading, table), chart = quota_section({"race": race})
+    assert "100,000" in heading and "quotas.png" in table
+    assert "| 100,000 | Kinesis path, batched | 100,000 | 10.0x" in table
+    assert chart.startswith(b"\x89PNG")

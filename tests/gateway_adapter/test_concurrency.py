@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 import websocket
 
-from gateway_adapter.concurrency import REPORT_EVERY_S, ConcurrencyLimits
+from gateway_adapter.concurrency import (
+    ACCOUNT_LIMIT,
+    DEFAULT_ACCOUNT_CONCURRENCY,
+    REPORT_EVERY_S,
+    RESERVED_LIMIT,
+    ConcurrencyPool,
+)
 from gateway_adapter.runtime import FunctionThrottled, FunctionTimeout, LambdaRuntime
 from gateway_adapter.serverless_config import ConfigError, Options
 from gateway_adapter.service import load_service
@@ -54,25 +60,39 @@ functions:
 """
 
 
-def test_the_gate_throttles_past_the_limit_and_frees_on_release() -> None:
-    limits = ConcurrencyLimits(2, {"small": 1})
-    assert limits.acquire("f") and limits.acquire("f")
-    assert not limits.acquire("f")
-    limits.release("f")
-    assert limits.acquire("f")
-    assert limits.acquire("small") and not limits.acquire("small")
-    assert limits.in_flight("f") == 2 and limits.limit("small") == 1
+def test_functions_share_the_account_pool_and_a_reservation_caps_its_own() -> None:
+    pool = ConcurrencyPool(5, {"small": 1, "off": 0}, min_unreserved=2)
+    assert pool.unreserved == 4 and pool.limit("small") == 1 and pool.limit("f") == 4
+    assert [pool.acquire("f") for _ in range(3)] == [None, None, None]
+    assert pool.acquire("g") is None  # another function scales out of the same pool
+    assert pool.acquire("g") == ACCOUNT_LIMIT  # the pool is spent: every unreserved one waits
+    assert pool.acquire("small") is None  # the reservation is still there for its function
+    assert pool.acquire("small") == RESERVED_LIMIT
+    assert pool.acquire("off") == RESERVED_LIMIT  # reservedConcurrency 0 switches it off
+    pool.release("f")
+    assert pool.acquire("g") is None
+    assert pool.in_flight("g") == 2 and pool.in_flight("f") == 2
+
+
+def test_reservations_must_leave_the_unreserved_minimum() -> None:
+    assert ConcurrencyPool().unreserved == DEFAULT_ACCOUNT_CONCURRENCY == 1000
+    ConcurrencyPool(1000, {"a": 900})
+    with pytest.raises(ValueError, match="at least 100 unreserved"):
+        ConcurrencyPool(1000, {"a": 850, "b": 51})
+    with pytest.raises(ValueError, match="at least 1"):
+        ConcurrencyPool(0)
 
 
 def test_throttles_are_reported_in_one_line_per_interval() -> None:
-    limits = ConcurrencyLimits(1)
-    assert limits.acquire("f")
+    limits = ConcurrencyPool(1, min_unreserved=0)
+    assert limits.acquire("f") is None
     for _ in range(3):
-        assert not limits.acquire("f")
+        assert limits.acquire("f") is not None
     report = limits.report("f", 100.0)
     assert report is not None and report.throttled == 3
     assert "throttled 3 invocation(s) over its concurrency limit of 1" in report.line()
-    assert not limits.acquire("f")
+    assert "TooManyRequestsException, ConcurrentInvocationLimitExceeded" in report.line()
+    assert limits.acquire("f") is not None
     assert limits.report("f", 100.0 + REPORT_EVERY_S / 2) is None
     later = limits.report("f", 100.0 + REPORT_EVERY_S)
     assert later is not None and later.throttled == 1
@@ -80,10 +100,10 @@ def test_throttles_are_reported_in_one_line_per_interval() -> None:
 
 
 def test_a_forced_invocation_is_admitted_past_the_limit() -> None:
-    limits = ConcurrencyLimits(1)
-    assert limits.acquire("f")
-    assert limits.acquire("f", force=True) and limits.in_flight("f") == 2
-    assert not limits.acquire("f")
+    limits = ConcurrencyPool(1, min_unreserved=0)
+    assert limits.acquire("f") is None
+    assert limits.acquire("f", force=True) is None and limits.in_flight("f") == 2
+    assert limits.acquire("f") is not None
 
 
 def test_reserved_concurrency_is_read_and_checked(tmp_path: Path) -> None:
@@ -100,7 +120,7 @@ def test_reserved_concurrency_is_read_and_checked(tmp_path: Path) -> None:
 def test_an_invocation_past_the_limit_is_throttled_at_once(tmp_path: Path) -> None:
     path = tmp_path / "serverless.yml"
     path.write_text(FLOODED_YML.replace("timeout: 5", "timeout: 0.3"))
-    runtime = LambdaRuntime(load_service(path, Options(stage="t")), concurrency=1)
+    runtime = LambdaRuntime(load_service(path, Options(stage="t")), concurrency=3, min_unreserved=1)
 
     async def scenario() -> tuple[list[BaseException | None], float]:
         started = time.monotonic()
@@ -120,7 +140,8 @@ def test_an_invocation_past_the_limit_is_throttled_at_once(tmp_path: Path) -> No
 
     outcomes, took = asyncio.run(scenario())
     assert isinstance(outcomes[0], FunctionThrottled)
-    assert "Rate Exceeded" in str(outcomes[0])
+    assert "TooManyRequestsException" in str(outcomes[0])
+    assert outcomes[0].reason == ACCOUNT_LIMIT and outcomes[0].status == 429
     assert took < 0.2
 
 
@@ -168,3 +189,41 @@ def test_the_gateways_own_shutdown_runs_every_disconnect(
     assert len(disconnects) == 5
     for ws in sockets:
         ws.close()
+
+
+BUSY_YML = """
+service: busy
+provider:
+  name: aws
+  timeout: 5
+functions:
+  slow:
+    handler: probe_handlers.slow
+  echo:
+    handler: probe_handlers.echo
+"""
+
+
+def test_a_flooded_function_queues_behind_itself_and_the_others_answer(tmp_path: Path) -> None:
+    """Two local threads per function: ten slow invocations at once are all admitted (the
+    account pool holds them) and served in turn, while another function answers at once."""
+    path = tmp_path / "serverless.yml"
+    path.write_text(BUSY_YML)
+    runtime = LambdaRuntime(load_service(path, Options(stage="t")), max_workers=2)
+
+    async def scenario() -> tuple[list[object], float, float]:
+        started = time.monotonic()
+        flood = [asyncio.ensure_future(runtime.invoke("slow", {})) for _ in range(6)]
+        await asyncio.sleep(0.05)
+        assert runtime.limits.in_flight("slow") == 6  # admitted, four of them waiting locally
+        assert await runtime.invoke("echo", {"body": "x"}) == {"statusCode": 200, "body": "x"}
+        echo_took = time.monotonic() - started
+        outcomes = await asyncio.gather(*flood, return_exceptions=True)
+        took = time.monotonic() - started
+        await runtime.close()
+        return outcomes, echo_took, took
+
+    outcomes, echo_took, took = asyncio.run(scenario())
+    assert outcomes == [None] * 6  # served, not refused, none timed out while waiting
+    assert echo_took < 0.5
+    assert 4.4 < took < 8  # three turns of 1.5 s on two threads

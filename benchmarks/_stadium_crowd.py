@@ -1,0 +1,121 @@
+"""A stadium's crowd in one process: COUNT aiohttp WebSocket clients on one event loop, each a
+spectator subscribed to every NESClick (batched or not), so thousands of spectators cost a few
+MB each and no thread. It connects them at most RATE a second (under API Gateway's 500 new
+connections a second), prints `ready N` once all are subscribed, counts what arrives, and on a
+line `stop` on stdin prints one JSON document: per spectator the frames and events received,
+and the press-to-spectator times of every SAMPLE-th spectator's events.
+
+    python -m benchmarks._stadium_crowd WS_URL COUNT BATCHED(0|1) RATE SAMPLE"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+from messages import Subscription, decode_spectator_frame
+from messages.envelopes import FRAME_EVENT_ID, FRAME_SENT_AT, subscribe_envelope
+
+__all__ = ["BATCHED_FIELD", "FRAMES_FIELD", "main"]
+
+# The batched frame's fields (issue 22's fixed interface). messages/ is where a wire field is
+# spelled: these move there with branch `batched`, whose messages module names them.
+BATCHED_FIELD = "batched"
+FRAMES_FIELD = "frames"
+CONNECT_TIMEOUT_S = 60.0
+
+
+class Spectator:
+    __slots__ = ("events", "frames", "latencies", "sampled", "seen")
+
+    def __init__(self, sampled: bool) -> None:
+        self.frames = 0
+        self.events = 0
+        self.sampled = sampled
+        self.latencies: list[float] = []
+        self.seen: set[str] = set()
+
+    def received(self, text: str, now_ms: float) -> None:
+        self.frames += 1
+        decoded = decode_spectator_frame(text)
+        inner = decoded.get(FRAMES_FIELD)
+        frames = inner if isinstance(inner, list) else [decoded]
+        for frame in frames:
+            if not isinstance(frame, dict) or FRAME_EVENT_ID not in frame:
+                continue  # an answer or an error frame, not an event
+            self.events += 1
+            if self.sampled:
+                self.seen.add(str(frame[FRAME_EVENT_ID]))
+                self.latencies.append(now_ms - float(frame[FRAME_SENT_AT]))
+
+
+def _subscription(batched: bool) -> str:
+    request = json.loads(subscribe_envelope([Subscription.from_dict({"event_type": "NESClick"})]))
+    if batched:
+        request[BATCHED_FIELD] = True
+    return json.dumps(request)
+
+
+async def _watch(ws: aiohttp.ClientWebSocketResponse, spectator: Spectator) -> None:
+    async for message in ws:
+        if message.type == aiohttp.WSMsgType.TEXT:
+            spectator.received(message.data, time.time() * 1000)
+
+
+async def _join(
+    session: aiohttp.ClientSession, url: str, batched: bool
+) -> tuple[aiohttp.ClientWebSocketResponse, bool]:
+    """A connected, subscribed spectator, and whether the answer echoed `batched`."""
+    async with asyncio.timeout(CONNECT_TIMEOUT_S):
+        ws = await session.ws_connect(url, autoping=True, max_msg_size=0)
+        await ws.send_str(_subscription(batched))
+        answer = decode_spectator_frame((await ws.receive()).data)
+    if answer.get("status") != "subscribed":
+        await ws.close()
+        raise RuntimeError(f"subscribe answered {answer}")
+    return ws, answer.get(BATCHED_FIELD) is True
+
+
+async def run(url: str, count: int, batched: bool, rate: int, sample: int) -> dict[str, Any]:
+    spectators = [Spectator(n % sample == 0) for n in range(count)]
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        joined: list[tuple[aiohttp.ClientWebSocketResponse, bool]] = []
+        started = time.monotonic()
+        step = max(1, rate // 10)  # a tenth of a second's worth at a time
+        for first in range(0, count, step):
+            size = min(step, count - first)
+            joined += await asyncio.gather(*(_join(session, url, batched) for _ in range(size)))
+            await asyncio.sleep(max(0.0, started + (first + size) / rate - time.monotonic()))
+        echoed = all(echo for _, echo in joined)
+        watchers = [
+            asyncio.ensure_future(_watch(ws, spectator))
+            for (ws, _), spectator in zip(joined, spectators, strict=True)
+        ]
+        print(f"ready {count} {int(echoed)} {time.monotonic() - started:.1f}", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        for ws, _ in joined:
+            await ws.close()
+        for watcher in watchers:
+            watcher.cancel()
+    return {
+        "frames": [s.frames for s in spectators],
+        "events": [s.events for s in spectators],
+        "latencies_ms": [x for s in spectators if s.sampled for x in s.latencies],
+        "distinct_sampled": [len(s.seen) for s in spectators if s.sampled],
+    }
+
+
+def main(argv: list[str]) -> int:
+    url, count, batched, rate, sample = argv
+    result = asyncio.run(run(url, int(count), batched == "1", int(rate), int(sample)))
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

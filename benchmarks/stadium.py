@@ -1,0 +1,255 @@
+"""The stadium, locally (issue 22): as many spectators as this machine holds, through the local
+stack's own doors (authorizer, $connect, subscribe), watching the race's press rate on the
+Kinesis path; one frame per event (the talk's clients) against batched frames (one per ESM
+batch), in the same run and on the same stack, one crowd after the other.
+
+Per crowd: events delivered (every spectator should get every press), frames per spectator
+per second, press-to-spectator p50/p99 (of every SAMPLE-th spectator, the crowd's clock is the
+driver's), and the CPU and peak RSS of the gateway process, which runs the processor's handlers
+in process as `tumble local` does (so the two are one figure here), and of the backend.
+
+The spectators are aiohttp clients in a few processes of their own (benchmarks._stadium_crowd),
+so they never share an interpreter with the gateway. Without branch `batched`'s fan-out the
+subscribe answer does not echo `batched` and the batched crowd is reported as skipped."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psutil
+
+from benchmarks import results
+from benchmarks.race import TOKEN_TTL_S, local_stack
+from messages import COLORS, encode_kinesis_data
+from messages.tokens import Role, issue, with_token
+from producer.simulate import nes_click
+from tumble.local import BACKEND_NAME, LocalStack
+from tumble.supervision import dying_with_this_process
+
+__all__ = ["main"]
+
+SPECTATORS, QUICK_SPECTATORS = 5_000, 1_000
+SECONDS, QUICK_SECONDS = 10.0, 4.0
+PLAYERS, PRESSES_PER_S = 4, 10.0  # the race's load: make local's simulated players
+CROWD_PROCESSES = 2
+CONNECTS_PER_S = 400  # under the gateway's (and API Gateway's) 500 new connections a second
+SAMPLE_EVERY = 50
+DRAIN_S = 120.0  # after the last put, how long delivery may take before the crowd is stopped
+IDLE_PERCENT = 10.0
+SKIPPED = "skipped: batched frames not on this branch"
+
+
+@dataclass
+class Crowd:
+    processes: list[subprocess.Popen[str]] = field(default_factory=list)
+    echoed: bool = True
+    connect_s: float = 0.0
+
+    def stop(self) -> dict[str, list[Any]]:
+        merged: dict[str, list[Any]] = {}
+        for process in self.processes:
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write("stop\n")
+            process.stdin.flush()
+            document = json.loads(process.stdout.readline() or "{}")
+            for key, values in document.items():
+                merged.setdefault(key, []).extend(values)
+            process.wait(30)
+        return merged
+
+    def kill(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def start_crowd(url: str, count: int, batched: bool) -> Crowd:
+    crowd = Crowd()
+    share = -(-count // CROWD_PROCESSES)
+    rate = max(1, CONNECTS_PER_S // CROWD_PROCESSES)
+    for index in range(CROWD_PROCESSES):
+        size = min(share, count - index * share)
+        argv = [sys.executable, "-m", "benchmarks._stadium_crowd", url, str(size)]
+        argv += ["1" if batched else "0", str(rate), str(SAMPLE_EVERY)]
+        crowd.processes.append(
+            subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                preexec_fn=dying_with_this_process(),
+            )
+        )
+    for process in crowd.processes:
+        assert process.stdout is not None
+        line = process.stdout.readline().split()
+        if not line or line[0] != "ready":
+            crowd.kill()
+            raise RuntimeError(f"a crowd process did not get its spectators in: {line}")
+        crowd.echoed = crowd.echoed and line[2] == "1"
+        crowd.connect_s = max(crowd.connect_s, float(line[3]))
+    return crowd
+
+
+class Usage:
+    """CPU seconds and peak RSS of some processes, sampled in a thread while a block runs."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.processes = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self.cpu_s: dict[str, float] = {}
+        self.peak_mb: dict[str, float] = dict.fromkeys(pids, 0.0)
+        self._stop = threading.Event()
+        self._started: dict[str, float] = {}
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _cpu(self, process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return float(times.user + times.system)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            for name, process in self.processes.items():
+                rss = process.memory_info().rss / 2**20
+                self.peak_mb[name] = max(self.peak_mb[name], rss)
+
+    def __enter__(self) -> Usage:
+        self._started = {name: self._cpu(p) for name, p in self.processes.items()}
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        for name, process in self.processes.items():
+            self.cpu_s[name] = self._cpu(process) - self._started[name]
+            self.peak_mb[name] = max(self.peak_mb[name], process.memory_info().rss / 2**20)
+
+
+def drive(stack: LocalStack, seconds: float) -> int:
+    """The race's presses put on the stream, a tenth of a second's worth at a time, each
+    player's on its own partition key (its order holds); returns how many."""
+    kinesis = boto3.Session(
+        aws_access_key_id=stack.env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=stack.env["AWS_SECRET_ACCESS_KEY"],
+        region_name=stack.env["AWS_DEFAULT_REGION"],
+    ).client("kinesis", endpoint_url=stack.env["AWS_ENDPOINT_URL"])
+    colors = list(COLORS)[:PLAYERS]
+    per_tick = max(1, round(PLAYERS * PRESSES_PER_S / 10))
+    started, sent = time.monotonic(), 0
+    for tick in range(round(seconds * 10)):
+        events = [nes_click(colors[(sent + n) % len(colors)], "A") for n in range(per_tick)]
+        records: list[Any] = [
+            {"Data": encode_kinesis_data(e), "PartitionKey": e.message["color"]} for e in events
+        ]
+        kinesis.put_records(StreamName=stack.env["STREAM_NAME"], Records=records)
+        sent += len(events)
+        time.sleep(max(0.0, started + (tick + 1) / 10 - time.monotonic()))
+    return sent
+
+
+def settle(gateway: psutil.Process) -> None:
+    """Until the gateway is idle again (the last polls and fan-outs done: under a tenth of a
+    core for a second, after at least two polls) or DRAIN_S has passed."""
+    deadline = time.monotonic() + DRAIN_S
+    time.sleep(2.0)
+    gateway.cpu_percent()
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        if gateway.cpu_percent() < IDLE_PERCENT:
+            return
+
+
+def _percentile(values: Sequence[float], q: int) -> float | None:
+    if len(values) < 2:
+        return values[0] if values else None
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def one_crowd(
+    stack: LocalStack, url: str, spectators: int, seconds: float, batched: bool
+) -> dict[str, Any]:
+    crowd = start_crowd(url, spectators, batched)
+    try:
+        if batched and not crowd.echoed:
+            return {"skipped": SKIPPED}
+        pids = {c.part.name: c.process.pid for c in stack.children}
+        with Usage({"gateway": pids["gateway"], "backend": pids[BACKEND_NAME]}) as usage:
+            started = time.monotonic()
+            sent = drive(stack, seconds)
+            settle(usage.processes["gateway"])
+            took = time.monotonic() - started
+        got = crowd.stop()
+    finally:
+        crowd.kill()
+    events, frames = got.get("events", []), got.get("frames", [])
+    latencies = got.get("latencies_ms", [])
+    complete = sum(1 for n in events if n >= sent)
+    return {
+        "spectators": spectators,
+        "connect_s": crowd.connect_s,
+        "events_sent": sent,
+        "events_delivered": sum(events),
+        "events_expected": sent * spectators,
+        "spectators_with_every_event": complete,
+        "frames_per_spectator_per_s": sum(frames) / max(1, len(frames)) / seconds,
+        "p50_ms": _percentile(latencies, 50),
+        "p99_ms": _percentile(latencies, 99),
+        "gateway_cpu_s_per_s": usage.cpu_s["gateway"] / took,
+        "gateway_peak_rss_mb": usage.peak_mb["gateway"],
+        "backend_cpu_s_per_s": usage.cpu_s["backend"] / took,
+        "backend_peak_rss_mb": usage.peak_mb["backend"],
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tumble bench stadium", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_SPECTATORS:,} spectators")
+    parser.add_argument("--spectators", type=int, default=None)
+    parser.add_argument("--seconds", type=float, default=None)
+    args = parser.parse_args(argv)
+    spectators = args.spectators or (QUICK_SPECTATORS if args.quick else SPECTATORS)
+    seconds = args.seconds or (QUICK_SECONDS if args.quick else SECONDS)
+    figures: dict[str, Any] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="tumble-stadium-") as logs,
+        local_stack(1.0, 0, Path(logs)) as stack,
+    ):
+        secret = stack.env["TUMBLE_TOKEN_SECRET"].encode()
+        viewer = issue(secret, Role.VIEWER, "stadium", int(time.time()) + TOKEN_TTL_S)
+        url = with_token(stack.ws_url, viewer)
+        for name, batched in (("unbatched", False), ("batched", True)):
+            figures[name] = one_crowd(stack, url, spectators, seconds, batched)
+    parameters = {"spectators": spectators, "seconds": seconds, "presses_per_s": 40.0}
+    results.record("stadium", parameters=parameters, figures=figures)
+    print(f"stadium: {spectators:,} spectators, {PLAYERS * PRESSES_PER_S:g} presses/s on Kinesis")
+    failed = False
+    for name, row in figures.items():
+        if "skipped" in row:
+            print(f"  {name}: {row['skipped']}")
+            continue
+        print(
+            f"  {name}: delivered {row['events_delivered']:,} of {row['events_expected']:,} "
+            f"events ({row['spectators_with_every_event']:,} spectators got all), "
+            f"{row['frames_per_spectator_per_s']:.1f} frames/spectator/s, "
+            f"p50 {row['p50_ms'] or 0:,.0f} ms, p99 {row['p99_ms'] or 0:,.0f} ms, "
+            f"gateway {row['gateway_cpu_s_per_s']:.2f} CPU, {row['gateway_peak_rss_mb']:,.0f} MB, "
+            f"backend {row['backend_cpu_s_per_s']:.2f} CPU, {row['backend_peak_rss_mb']:,.0f} MB"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
