@@ -35,7 +35,8 @@ from benchmarks.race import TOKEN_TTL_S, local_stack
 from messages import COLORS, encode_kinesis_data
 from messages.tokens import Role, issue, with_token
 from producer.simulate import nes_click
-from tumble.local import BACKEND_NAME, LocalStack
+from tumble.local import LocalStack
+from tumble.local_backends import BACKEND_NAME
 from tumble.supervision import dying_with_this_process
 
 __all__ = ["main"]
