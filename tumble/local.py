@@ -42,7 +42,7 @@ from messages.tokens import PARAMETER_ENV, SECRET_ENV
 
 from .backend import Backend, BackendError, choose_backend, start_localstack, stop_localstack
 from .local_backends import embedded_part, host_localstack_part, localstack_routes
-from .parts import Child, Part, shared_environment, tail
+from .parts import Child, Part, shared_environment, tail, warning_lines
 from .service_routes import EMBEDDED, LOCALSTACK, endpoint_variable, route_lines
 from .settings import LOOPBACK, STAGE, Ports, local_environment, session
 from .supervision import PortInUse, check_ports_free, spawn
@@ -216,12 +216,13 @@ class LocalStack:
 
     def _start_part(self, part: Part, child: Child | None = None) -> None:
         """Start `part` and wait until it answers; a restart keeps the log (appending)."""
+        restart = child is not None
         process = spawn(
             [sys.executable, "-m", part.module, *part.args],
             self.env if part.env is None else part.env,
             self.log_path(part.name),
             death_signal=part.death_signal,
-            append=child is not None,
+            append=restart,
         )
         if child is None:
             child = Child(part, process)
@@ -230,6 +231,9 @@ class LocalStack:
             child.process = process
         if part.ready_url:
             self._wait_ready(child)
+        if not restart:  # a restart's log still holds the first start's warnings
+            for line in warning_lines(self.log_path(part.name)):
+                print(f"  {part.name}: {line}", flush=True)
 
     def _wait_ready(self, child: Child) -> None:
         """Until the part's URL answers; a child that dies meanwhile fails at once, with its

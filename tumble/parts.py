@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gateway_adapter.service import Service
 
-__all__ = ["Child", "Part", "shared_environment", "tail"]
+__all__ = ["Child", "Part", "shared_environment", "tail", "warning_lines"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,17 @@ def tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def warning_lines(path: Path) -> list[str]:
+    """The lines of a part's log that start with "warning:" (a dependency patch left off,
+    say): they matter to the user, so start-up repeats them on the terminal, not only in the
+    log nobody reads while things work."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    return [line.strip() for line in lines if line.lstrip().startswith("warning:")]
 
 
 def shared_environment(service: Service) -> dict[str, str]:

@@ -132,7 +132,7 @@ def test_a_broken_serverless_yml_stops_start_up_naming_file_and_key(tmp_path, br
             str(broken),
             "--simulate",
             "0",
-            f"--aws-port={free_port()}",
+            *(f"--{name}-port={free_port()}" for name in ("aws", "gateway", "page")),
         ],
         cwd=ROOT,
         env=stack_env(),
@@ -144,6 +144,45 @@ def test_a_broken_serverless_yml_stops_start_up_naming_file_and_key(tmp_path, br
     assert f"tumble local: {broken}: " in process.stderr
     assert message in process.stderr
     assert "stopped" in process.stdout
+
+
+# What a moto release that changed KinesisResponse.get_records' signature looks like to the
+# GetRecords patch: the method still works (plain moto answers), its premise does not hold.
+CHANGED_MOTO = """
+from moto.kinesis.responses import KinesisResponse
+_get_records = KinesisResponse.get_records
+def get_records(self, *args):
+    return _get_records(self, *args)
+KinesisResponse.get_records = get_records
+"""
+
+
+@pytest.mark.slow
+def test_a_patch_whose_premise_fails_is_named_on_the_terminal_and_moto_answers_plainly(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(CHANGED_MOTO)
+    env = stack_env()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    stack = Stack(env=env)
+    try:
+        assert stack.ready.wait(READY_TIMEOUT_S), stack.output
+        warning = next(line for line in stack.lines if "warning:" in line)
+        assert warning.startswith("  embedded AWS: warning: moto "), warning
+        assert "GetRecords patch is off" in warning and "KinesisResponse.get_records" in warning
+        kinesis = boto3.client(
+            "kinesis",
+            endpoint_url=f"http://127.0.0.1:{stack.ports['aws']}",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            region_name="us-east-1",
+        )
+        stream = "tumble-local-iot-events"
+        shard = kinesis.put_record(StreamName=stream, Data=b"{}", PartitionKey="k")["ShardId"]
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        assert len(kinesis.get_records(ShardIterator=iterator)["Records"]) == 1
+    finally:
+        assert stack.stop() in (0, 130), stack.output
 
 
 def test_children_see_the_environment_all_functions_share():

@@ -162,9 +162,6 @@ ALL_BACKENDS_ENV = "TUMBLE_ESM_BACKENDS"
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "kinesis_backend" not in metafunc.fixturenames:
         return
-    if metafunc.module.__name__.endswith("test_moto_speedups"):  # moto's own internals
-        metafunc.parametrize("kinesis_backend", KINESIS_BACKENDS[:1], indirect=True)
-        return
     both = metafunc.definition.get_closest_marker("kinesis_mock") is not None
     if both or os.environ.get(ALL_BACKENDS_ENV) == "all":
         metafunc.parametrize("kinesis_backend", KINESIS_BACKENDS, indirect=True)
