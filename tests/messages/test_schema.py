@@ -113,7 +113,7 @@ def _subscriptions() -> list[tuple[list[object], bool]]:
 
 
 def _subscribe_requests() -> list[tuple[dict[str, object], bool]]:
-    base = {"action": "subscribe", "subscriptions": []}
+    base: dict[str, object] = {"action": "subscribe", "subscriptions": []}
     batched = [(True, True), (False, True), ("yes", False), (1, False), (None, False)]
     return [
         *(({**base, "subscriptions": subs}, valid) for subs, valid in _subscriptions()),
