@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from messages import Subscription, parse_event_type
+from messages import BATCHED, Subscription, parse_event_type
 from messages.backoff import full_jitter_s
 
 from .capacity import item_size, query_read_units
@@ -47,7 +47,8 @@ MAX_REPLACE_ATTEMPTS = 4
 
 CONNECTION_ITEM = "connection"
 SUBSCRIPTION_PREFIX = "sub#"
-BATCHED_ATTRIBUTE = "batched"
+# The subscription item carries the subscribe request's own opt-in, under its name.
+BATCHED_ATTRIBUTE = BATCHED
 
 
 class StoreError(RuntimeError):
