@@ -71,9 +71,9 @@ def put(kinesis: Any, events: list[Event]) -> None:
     assert kinesis.put_records(StreamName=TEST_STREAM, Records=records)["FailedRecordCount"] == 0
 
 
-def receive(ws: websocket.WebSocket, events: int, timeout_s: float = 30) -> list[str]:
+def receive(ws: websocket.WebSocket, events: int, timeout_s: float = 30) -> list[str | bytes]:
     """Raw frames until they hold `events` events."""
-    frames: list[str] = []
+    frames: list[str | bytes] = []
     deadline = time.monotonic() + timeout_s
     got = 0
     while got < events:
