@@ -210,9 +210,14 @@ def _examples() -> dict[str, list[Any]]:
                     [
                         spectator_frame(sample, Source.KINESIS, sample.message).encode(),
                         spectator_frame(
-                            Event(EventType.NES_CLICK, {"color": "red"}, "e2", 1575929040050),
+                            second := Event(
+                                EventType.NES_CLICK,
+                                {**sample.message, "color": "red", "source": "kinesis"},
+                                "e2",
+                                1575929040050,
+                            ),
                             Source.KINESIS,
-                            {"color": "red"},
+                            second.message,
                         ).encode(),
                     ]
                 )
