@@ -17,15 +17,18 @@ from typing import Any
 
 import aiohttp
 
-from messages import Subscription, decode_spectator_frame
+from messages import (
+    BATCHED,
+    STATUS,
+    STATUS_SUBSCRIBED,
+    Subscription,
+    decode_spectator_frame,
+    unbatch,
+)
 from messages.envelopes import FRAME_EVENT_ID, FRAME_SENT_AT, subscribe_envelope
 
-__all__ = ["BATCHED_FIELD", "FRAMES_FIELD", "main"]
+__all__ = ["main"]
 
-# The batched frame's fields (issue 22's fixed interface). messages/ is where a wire field is
-# spelled: these move there with branch `batched`, whose messages module names them.
-BATCHED_FIELD = "batched"
-FRAMES_FIELD = "frames"
 CONNECT_TIMEOUT_S = 60.0
 
 
@@ -41,11 +44,8 @@ class Spectator:
 
     def received(self, text: str, now_ms: float) -> None:
         self.frames += 1
-        decoded = decode_spectator_frame(text)
-        inner = decoded.get(FRAMES_FIELD)
-        frames = inner if isinstance(inner, list) else [decoded]
-        for frame in frames:
-            if not isinstance(frame, dict) or FRAME_EVENT_ID not in frame:
+        for frame in unbatch(text, payloads=False):  # counted, not read: no payload parsed
+            if FRAME_EVENT_ID not in frame:
                 continue  # an answer or an error frame, not an event
             self.events += 1
             if self.sampled:
@@ -54,10 +54,7 @@ class Spectator:
 
 
 def _subscription(batched: bool) -> str:
-    request = json.loads(subscribe_envelope([Subscription.from_dict({"event_type": "NESClick"})]))
-    if batched:
-        request[BATCHED_FIELD] = True
-    return json.dumps(request)
+    return subscribe_envelope([Subscription.from_dict({"event_type": "NESClick"})], batched=batched)
 
 
 async def _watch(ws: aiohttp.ClientWebSocketResponse, spectator: Spectator) -> None:
@@ -74,10 +71,10 @@ async def _join(
         ws = await session.ws_connect(url, autoping=True, max_msg_size=0)
         await ws.send_str(_subscription(batched))
         answer = decode_spectator_frame((await ws.receive()).data)
-    if answer.get("status") != "subscribed":
+    if answer.get(STATUS) != STATUS_SUBSCRIBED:
         await ws.close()
         raise RuntimeError(f"subscribe answered {answer}")
-    return ws, answer.get(BATCHED_FIELD) is True
+    return ws, answer.get(BATCHED) is batched
 
 
 async def run(url: str, count: int, batched: bool, rate: int, sample: int) -> dict[str, Any]:
