@@ -23,7 +23,9 @@ def test_a_spectator_counts_events_in_plain_and_batched_frames() -> None:
     batch = packed.data.decode()
     spectator.received(batch, 1e15)
     spectator.received(json.dumps({"status": "subscribed"}), 1e15)  # not an event
-    assert (spectator.frames, spectator.events, len(spectator.seen)) == (3, 4, 4)
+    assert (spectator.frames, spectator.events, len(spectator.seen)) == (2, 4, 4)  # events'
+    spectator.received(frame(), 1e15, since_ms=1e15)  # sent before the crowd's go: not counted
+    assert (spectator.frames, spectator.events) == (2, 4)
     assert len(spectator.latencies) == 4 and all(x > 0 for x in spectator.latencies)
     unsampled = Spectator(sampled=False)
     unsampled.received(batch, 1e15)
