@@ -1,9 +1,10 @@
 """A stadium's crowd in one process: COUNT aiohttp WebSocket clients on one event loop, each a
 spectator subscribed to every NESClick (batched or not), so thousands of spectators cost a few
 MB each and no thread. It connects them at most RATE a second (under API Gateway's 500 new
-connections a second), prints `ready N` once all are subscribed, counts what arrives, and on a
-line `stop` on stdin prints one JSON document: per spectator the frames and events received,
-and the press-to-spectator times of every SAMPLE-th spectator's events.
+connections a second), prints `ready N` once all are subscribed, counts what arrives after a
+line `go MS` on stdin (events sent at MS, epoch ms, or later), and on a line `stop` prints one
+JSON document: per spectator the frames and events received, and the press-to-spectator times
+of every SAMPLE-th spectator's events.
 
     python -m benchmarks._stadium_crowd WS_URL COUNT BATCHED(0|1) RATE SAMPLE"""
 
@@ -17,15 +18,18 @@ from typing import Any
 
 import aiohttp
 
-from messages import Subscription, decode_spectator_frame
+from messages import (
+    BATCHED,
+    STATUS,
+    STATUS_SUBSCRIBED,
+    Subscription,
+    decode_spectator_frame,
+    unbatch,
+)
 from messages.envelopes import FRAME_EVENT_ID, FRAME_SENT_AT, subscribe_envelope
 
-__all__ = ["BATCHED_FIELD", "FRAMES_FIELD", "main"]
+__all__ = ["main"]
 
-# The batched frame's fields (issue 22's fixed interface). messages/ is where a wire field is
-# spelled: these move there with branch `batched`, whose messages module names them.
-BATCHED_FIELD = "batched"
-FRAMES_FIELD = "frames"
 CONNECT_TIMEOUT_S = 60.0
 
 
@@ -39,31 +43,35 @@ class Spectator:
         self.latencies: list[float] = []
         self.seen: set[str] = set()
 
-    def received(self, text: str, now_ms: float) -> None:
-        self.frames += 1
-        decoded = decode_spectator_frame(text)
-        inner = decoded.get(FRAMES_FIELD)
-        frames = inner if isinstance(inner, list) else [decoded]
-        for frame in frames:
-            if not isinstance(frame, dict) or FRAME_EVENT_ID not in frame:
-                continue  # an answer or an error frame, not an event
+    def received(self, text: str, now_ms: float, since_ms: float = 0.0) -> None:
+        """Counts the events sent at `since_ms` or later (an earlier crowd's backlog still in
+        the stream is not this crowd's to count), and the frames that held any."""
+        counted = False
+        for frame in unbatch(text, payloads=False):  # counted, not read: no payload parsed
+            if FRAME_EVENT_ID not in frame or float(frame[FRAME_SENT_AT]) < since_ms:
+                continue  # an answer, an error frame or an older event
+            counted = True
             self.events += 1
             if self.sampled:
                 self.seen.add(str(frame[FRAME_EVENT_ID]))
                 self.latencies.append(now_ms - float(frame[FRAME_SENT_AT]))
+        self.frames += counted
 
 
 def _subscription(batched: bool) -> str:
-    request = json.loads(subscribe_envelope([Subscription.from_dict({"event_type": "NESClick"})]))
-    if batched:
-        request[BATCHED_FIELD] = True
-    return json.dumps(request)
+    return subscribe_envelope([Subscription.from_dict({"event_type": "NESClick"})], batched=batched)
+
+
+class Since:
+    """When the driver's presses start (epoch ms, its `go` line): nothing counts before."""
+
+    ms = float("inf")
 
 
 async def _watch(ws: aiohttp.ClientWebSocketResponse, spectator: Spectator) -> None:
     async for message in ws:
         if message.type == aiohttp.WSMsgType.TEXT:
-            spectator.received(message.data, time.time() * 1000)
+            spectator.received(message.data, time.time() * 1000, Since.ms)
 
 
 async def _join(
@@ -74,10 +82,10 @@ async def _join(
         ws = await session.ws_connect(url, autoping=True, max_msg_size=0)
         await ws.send_str(_subscription(batched))
         answer = decode_spectator_frame((await ws.receive()).data)
-    if answer.get("status") != "subscribed":
+    if answer.get(STATUS) != STATUS_SUBSCRIBED:
         await ws.close()
         raise RuntimeError(f"subscribe answered {answer}")
-    return ws, answer.get(BATCHED_FIELD) is True
+    return ws, answer.get(BATCHED) is batched
 
 
 async def run(url: str, count: int, batched: bool, rate: int, sample: int) -> dict[str, Any]:
@@ -97,7 +105,11 @@ async def run(url: str, count: int, batched: bool, rate: int, sample: int) -> di
             for (ws, _), spectator in zip(joined, spectators, strict=True)
         ]
         print(f"ready {count} {int(echoed)} {time.monotonic() - started:.1f}", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        loop = asyncio.get_running_loop()
+        while (line := (await loop.run_in_executor(None, sys.stdin.readline)).split()) and (
+            line[0] == "go"
+        ):
+            Since.ms = float(line[1])
         for ws, _ in joined:
             await ws.close()
         for watcher in watchers:

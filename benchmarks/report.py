@@ -190,6 +190,8 @@ STADIUM_ROWS = (
     ("events expected (every press to every spectator)", "events_expected", 0),
     ("spectators that got every press", "spectators_with_every_event", 0),
     ("frames per spectator per second", "frames_per_spectator_per_s", 1),
+    ("ESM batches (send_iot_message invocations)", "esm_batches", 0),
+    ("frames per spectator per ESM batch, at most", "max_frames_per_spectator_per_batch", 2),
     ("press to spectator p50, ms", "p50_ms", 0),
     ("press to spectator p99, ms", "p99_ms", 0),
     ("gateway + processor CPU, cores", "gateway_cpu_s_per_s", 2),

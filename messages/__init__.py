@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from .batches import FRAMES, MAX_FRAME_BYTES, Batch, batched_frame, batched_frames, unbatch
 from .envelopes import (
+    BATCHED,
     STATUS,
     STATUS_ERROR,
     STATUS_SUBSCRIBED,
@@ -11,12 +13,14 @@ from .envelopes import (
     Answer,
     ErrorCode,
     Stamp,
+    SubscribeRequest,
     classify_answer,
     decode_event,
     decode_kinesis_data,
     decode_spectator_frame,
     decode_submit,
     decode_subscribe,
+    decode_subscribe_request,
     encode_kinesis_data,
     error_frame,
     event_body,
@@ -53,10 +57,13 @@ from .subscriptions import (
 )
 
 __all__ = [
+    "BATCHED",
     "COLORS",
     "EVENT_TYPES",
+    "FRAMES",
     "MATCH_ALL",
     "MAX_FILTER_EXPR_LENGTH",
+    "MAX_FRAME_BYTES",
     "MAX_SUBSCRIPTIONS",
     "NES_BUTTONS",
     "NEUTRAL_BUTTONS",
@@ -67,6 +74,7 @@ __all__ = [
     "SUBMIT_ACTION",
     "SUBSCRIBE_ACTION",
     "Answer",
+    "Batch",
     "ContractError",
     "ErrorCode",
     "Event",
@@ -75,15 +83,19 @@ __all__ = [
     "MessageField",
     "Source",
     "Stamp",
+    "SubscribeRequest",
     "Subscription",
     "UnknownEventType",
     "ValidationError",
+    "batched_frame",
+    "batched_frames",
     "classify_answer",
     "decode_event",
     "decode_kinesis_data",
     "decode_spectator_frame",
     "decode_submit",
     "decode_subscribe",
+    "decode_subscribe_request",
     "encode_kinesis_data",
     "error_frame",
     "event_body",
@@ -97,5 +109,6 @@ __all__ = [
     "submit_envelope",
     "subscribe_envelope",
     "subscribed_frame",
+    "unbatch",
     "validate_message",
 ]

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .decoding import check_value, loads
-from .errors import ValidationError
+from .decoding import check_value, child_name, loads
+from .errors import ValidationError, shown
 from .events import Event, Source, new_event_id, now_ms, parse_event_type, validate_message
 from .subscriptions import Subscription, parse_subscriptions
 
 __all__ = [
+    "BATCHED",
     "STATUS",
     "STATUS_ERROR",
     "STATUS_SUBSCRIBED",
@@ -23,15 +24,18 @@ __all__ = [
     "Answer",
     "ErrorCode",
     "Stamp",
+    "SubscribeRequest",
     "classify_answer",
     "decode_event",
     "decode_kinesis_data",
     "decode_spectator_frame",
     "decode_submit",
     "decode_subscribe",
+    "decode_subscribe_request",
     "encode_kinesis_data",
     "error_frame",
     "event_body",
+    "parsed_frame",
     "spectator_frame",
     "submit_envelope",
     "subscribe_envelope",
@@ -45,6 +49,9 @@ SUBSCRIBE_ACTION = "subscribe"
 ACTION = "action"
 SUBMIT_EVENT = "event"
 SUBSCRIPTIONS = "subscriptions"
+# Opt-in to batched frames on the Kinesis path (messages.batches), beside `subscriptions`; the
+# `subscribed` answer echoes it.
+BATCHED = "batched"
 
 # Kinesis record body and the `event` of a submit envelope.
 MESSAGE_TYPE = "MessageType"
@@ -177,12 +184,25 @@ def submit_envelope(event: Event) -> str:
     )
 
 
-def subscribe_envelope(subscriptions: Iterable[Subscription]) -> str:
-    """The text frame a spectator sends to replace its subscriptions."""
-    return json.dumps(
-        {ACTION: SUBSCRIBE_ACTION, SUBSCRIPTIONS: [s.to_dict() for s in subscriptions]},
-        separators=(",", ":"),
-    )
+def subscribe_envelope(subscriptions: Iterable[Subscription], *, batched: bool = False) -> str:
+    """The text frame a spectator sends to replace its subscriptions. `batched` is sent only
+    when asked for, so a client that does not ask sends the talk's very request."""
+    request: dict[str, Any] = {
+        ACTION: SUBSCRIBE_ACTION,
+        SUBSCRIPTIONS: [s.to_dict() for s in subscriptions],
+    }
+    if batched:
+        request[BATCHED] = True
+    return json.dumps(request, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeRequest:
+    """A subscribe frame as the processor takes it: the whole list, and whether this
+    connection wants the Kinesis path's events batched (one frame per invocation)."""
+
+    subscriptions: list[Subscription]
+    batched: bool = False
 
 
 def _request_body(body: str | bytes | None) -> Mapping[str, Any]:
@@ -199,7 +219,20 @@ def decode_submit(body: str | bytes | None, stamp: Stamp | None = None) -> Event
 
 def decode_subscribe(body: str | bytes | None) -> list[Subscription]:
     """The subscription list of a spectator's subscribe frame, validated as one unit."""
-    return parse_subscriptions(_request_body(body).get(SUBSCRIPTIONS))
+    return decode_subscribe_request(body).subscriptions
+
+
+def decode_subscribe_request(body: str | bytes | None) -> SubscribeRequest:
+    """A spectator's whole subscribe frame, validated as one unit: a bad `batched` refuses
+    the subscriptions too, so nothing changes. Absent means not batched (the talk's clients
+    send no such field); anything but a boolean (null, "yes", 1) is refused rather than
+    guessed at: a wrong guess would send frames of a shape the client does not read."""
+    request = _request_body(body)
+    subscriptions = parse_subscriptions(request.get(SUBSCRIPTIONS))
+    batched = request.get(BATCHED, False)
+    if not isinstance(batched, bool):
+        raise ValidationError(BATCHED, f"must be true or false, not {shown(batched)}")
+    return SubscribeRequest(subscriptions, batched)
 
 
 def spectator_frame(event: Event, source: Source, message: Mapping[str, Any]) -> str:
@@ -223,11 +256,18 @@ def decode_spectator_frame(frame: str | bytes) -> dict[str, Any]:
     decoded = loads(frame, "frame")
     if not isinstance(decoded, dict):
         raise ValidationError("frame", f"must be an object, not {type(decoded).__name__}")
+    return parsed_frame(decoded)
+
+
+def parsed_frame(decoded: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """A decoded frame with its payload parsed in place (`where`: the frame's name inside a
+    batched frame, for errors); messages.batches takes the frames of a batch apart with it."""
     if FRAME_PAYLOAD in decoded:
+        field = child_name(where, FRAME_PAYLOAD)
         payload = decoded[FRAME_PAYLOAD]
         if not isinstance(payload, str):
-            raise ValidationError(FRAME_PAYLOAD, "must be a JSON string")
-        decoded[FRAME_PAYLOAD] = loads(payload, FRAME_PAYLOAD)
+            raise ValidationError(field, "must be a JSON string")
+        decoded[FRAME_PAYLOAD] = loads(payload, field)
     return decoded
 
 
@@ -238,8 +278,10 @@ def error_frame(code: str, message: str, field: str | None = None) -> str:
     )
 
 
-def subscribed_frame(subscriptions: list[dict[str, Any]]) -> str:
-    return json.dumps({STATUS: STATUS_SUBSCRIBED, SUBSCRIPTIONS: subscriptions})
+def subscribed_frame(subscriptions: list[dict[str, Any]], batched: bool = False) -> str:
+    """What is now in force; `batched` always echoed, so a client knows which frames to expect
+    (a gateway that predates batching would not echo it)."""
+    return json.dumps({STATUS: STATUS_SUBSCRIBED, SUBSCRIPTIONS: subscriptions, BATCHED: batched})
 
 
 def classify_answer(frame: str | bytes) -> Answer:

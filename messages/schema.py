@@ -11,8 +11,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .batches import FRAMES, MAX_FRAME_BYTES, batched_frame
 from .envelopes import (
     ACTION,
+    BATCHED,
     ERROR_CODE,
     ERROR_FIELD,
     ERROR_MESSAGE,
@@ -183,7 +185,10 @@ def _examples() -> dict[str, list[Any]]:
             },
         ],
         "SubmitEnvelope": [json.loads(submit_envelope(sample))],
-        "SubscribeEnvelope": [json.loads(subscribe_envelope(everything))],
+        "SubscribeEnvelope": [
+            json.loads(subscribe_envelope(everything)),
+            json.loads(subscribe_envelope(everything[:1], batched=True)),
+        ],
         "SpectatorFrame": [
             json.loads(spectator_frame(sample, Source.WEBSOCKET, sample.message)),
             json.loads(
@@ -199,7 +204,29 @@ def _examples() -> dict[str, list[Any]]:
                 )
             ),
         ],
-        "SubscribedFrame": [json.loads(subscribed_frame([s.to_dict() for s in everything]))],
+        "BatchedFrame": [
+            json.loads(
+                batched_frame(
+                    [
+                        spectator_frame(sample, Source.KINESIS, sample.message).encode(),
+                        spectator_frame(
+                            second := Event(
+                                EventType.NES_CLICK,
+                                {**sample.message, "color": "red", "source": "kinesis"},
+                                "e2",
+                                1575929040050,
+                            ),
+                            Source.KINESIS,
+                            second.message,
+                        ).encode(),
+                    ]
+                )
+            )
+        ],
+        "SubscribedFrame": [
+            json.loads(subscribed_frame([s.to_dict() for s in everything])),
+            json.loads(subscribed_frame([everything[0].to_dict()], batched=True)),
+        ],
         "ErrorFrame": [
             json.loads(
                 error_frame(
@@ -240,6 +267,11 @@ def wire_schema() -> dict[str, Any]:
                         "maxItems": MAX_SUBSCRIPTIONS,
                         "items": _ref("Subscription"),
                     },
+                    BATCHED: {
+                        "type": "boolean",
+                        "description": "true: on the Kinesis path, one BatchedFrame per "
+                        "invocation instead of one SpectatorFrame per event. Absent: false.",
+                    },
                 },
                 "required": [ACTION, SUBSCRIPTIONS],
             },
@@ -267,14 +299,28 @@ def wire_schema() -> dict[str, Any]:
                 ],
                 "additionalProperties": False,
             },
+            "BatchedFrame": {
+                "title": "The events of one Kinesis batch a batched spectator matched, in order",
+                "description": f"Each item is a SpectatorFrame. Never over {MAX_FRAME_BYTES} "
+                "bytes (API Gateway's WebSocket frame size): more events come in further "
+                "batched frames, and an event whose frame alone is larger comes as a "
+                "SpectatorFrame.",
+                "type": "object",
+                "properties": {
+                    FRAMES: {"type": "array", "minItems": 1, "items": _ref("SpectatorFrame")}
+                },
+                "required": [FRAMES],
+                "additionalProperties": False,
+            },
             "SubscribedFrame": {
                 "title": "The answer to an accepted subscribe: what is now in force",
                 "type": "object",
                 "properties": {
                     STATUS: {"const": STATUS_SUBSCRIBED},
                     SUBSCRIPTIONS: {"type": "array", "items": subscription_echo},
+                    BATCHED: {"type": "boolean"},
                 },
-                "required": [STATUS, SUBSCRIPTIONS],
+                "required": [STATUS, SUBSCRIPTIONS, BATCHED],
                 "additionalProperties": False,
             },
             "ErrorFrame": {
@@ -291,7 +337,12 @@ def wire_schema() -> dict[str, Any]:
             },
             "ServerFrame": {
                 "title": "Any text frame the gateway sends a spectator",
-                "oneOf": [_ref("SpectatorFrame"), _ref("SubscribedFrame"), _ref("ErrorFrame")],
+                "oneOf": [
+                    _ref("SpectatorFrame"),
+                    _ref("BatchedFrame"),
+                    _ref("SubscribedFrame"),
+                    _ref("ErrorFrame"),
+                ],
             },
         }
     )

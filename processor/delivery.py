@@ -9,7 +9,12 @@ the API, no answer) outlives the retries as `failed_tags`, the records worth ano
 Whether a 5xx belongs to the endpoint or to one connection is judged by the endpoint's other
 answers in the same invocation: when it delivered to anyone, it is up, and the connection
 whose frame still failed after its retries loses that frame (counted as `abandoned`) rather
-than the whole record going back to the stream to be re-sent to every subscriber."""
+than the whole record going back to the stream to be re-sent to every subscriber.
+
+A batched post (processor.batching) carries several records: it is one frame here like any
+other (one attempt, one 410, one 413, one dropped frame), and when it fails for the endpoint
+every record it carried is in `failed_tags`, once; another connection's frames of the same
+records are untouched."""
 
 from __future__ import annotations
 
@@ -75,7 +80,11 @@ async def _answer(call: Awaitable[Any]) -> Answer:
 
 @dataclass(slots=True)
 class DeliveryReport:
+    """`delivered` counts frames (posts) delivered, `events_delivered` the events they carried:
+    equal without batched frames, and a batched frame of 40 events counts 1 and 40."""
+
     delivered: int = 0
+    events_delivered: int = 0
     gone: set[str] = field(default_factory=set)
     rejected: int = 0
     rejected_codes: dict[str, int] = field(default_factory=dict)
@@ -130,7 +139,7 @@ class Deliverer:
                 report.abandoned += 1
             else:
                 report.failed += 1
-                report.failed_tags.add(failed.tag)
+                report.failed_tags.update(failed.tags)
         return report
 
     async def _worker(
@@ -155,6 +164,7 @@ class Deliverer:
         outcome = await self._post(post, report, retry_overflow=not lane.overflowed)
         if outcome is Outcome.DELIVERED:
             report.delivered += 1
+            report.events_delivered += post.events
             report.delivered_to[post.endpoint] = report.delivered_to.get(post.endpoint, 0) + 1
             self.overflow.delivered(post.connection_id)
         elif outcome is Outcome.GONE:

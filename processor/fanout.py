@@ -34,12 +34,23 @@ _THROTTLING = frozenset({"ThrottlingException", "TooManyRequestsException"})
 
 @dataclass(frozen=True, slots=True)
 class Post:
-    """One frame for one connection; `tag` says which event (record) it carries."""
+    """One frame for one connection; `tag` says which event (record) it carries. A batched
+    frame (processor.batching) carries several: `more_tags` are the ones after `tag`, in order,
+    and its failure fails all of them."""
 
     connection_id: str
     endpoint: str
     data: bytes
     tag: int
+    more_tags: tuple[int, ...] = ()
+
+    @property
+    def tags(self) -> tuple[int, ...]:
+        return (self.tag, *self.more_tags)
+
+    @property
+    def events(self) -> int:
+        return 1 + len(self.more_tags)
 
 
 @dataclass(frozen=True, slots=True)

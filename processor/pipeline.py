@@ -1,6 +1,8 @@
 """Both paths end here: look subscribers up once per event type, plan one frame per matching
-connection, post them all concurrently, and remove the connections that answered 410 or that
-never read. Only a failure of the lookup (it raises) or of the endpoint fails a record."""
+connection (on the Kinesis path, one batched frame per invocation for the connections that
+asked: processor.batching), post them all concurrently, and remove the connections that
+answered 410 or that never read. Only a failure of the lookup (it raises) or of the endpoint
+fails a record."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any, TypeGuard
 
 from messages import Event, Source, Stamp, new_event_id, now_ms
 
+from .batching import BatchPlanner, Indexed, split_batched
 from .delivery import Deliverer
 from .endpoints import management_endpoint
 from .fanout import Plan, Post, plan_posts
@@ -33,7 +36,11 @@ __all__ = [
 
 @dataclass(slots=True)
 class FanoutReport:
+    """`delivered` counts frames delivered (@connections POSTs that succeeded, what API Gateway
+    bills), `events_delivered` the events those frames carried (a batched frame carries many)."""
+
     delivered: int = 0
+    events_delivered: int = 0
     filtered: int = 0
     gone: int = 0  # connections removed after a 410
     failed: int = 0  # posts that failed for a reason of the endpoint, after retries
@@ -58,6 +65,7 @@ class FanoutReport:
         pages and items read: the fan-out's scaling)."""
         return {
             "delivered": self.delivered,
+            "events_delivered": self.events_delivered,
             "filtered": self.filtered,
             "gone": self.gone,
             "failed": self.failed,
@@ -140,28 +148,38 @@ class Pipeline:
 
     async def _fan_out(self, events: Sequence[tuple[int, Event]], source: Source) -> FanoutReport:
         report = FanoutReport()
-        by_type: dict[str, list[tuple[int, Event]]] = {}
-        for tag, event in events:
-            by_type.setdefault(event.message_type.value, []).append((tag, event))
+        by_type: dict[str, list[Indexed]] = {}
+        for position, (tag, event) in enumerate(events):
+            by_type.setdefault(event.message_type.value, []).append((position, tag, event))
         started = time.perf_counter()
         # Each event reads the table as it is now: see processor.lookup on why nothing is cached.
         lookups = await asyncio.gather(*(self.lookup.subscribers(kind) for kind in by_type))
         report.lookup_ms = (time.perf_counter() - started) * 1000
         posts: list[Post] = []
+        # Only the Kinesis path batches: a submit is its own invocation (see the README).
+        batching = (
+            BatchPlanner(source, self._subscriber_endpoint) if source is Source.KINESIS else None
+        )
         for (event_type, group), lookup in zip(by_type.items(), lookups, strict=True):
             report.lookups[event_type] = lookup
             report.read_units += lookup.read_units
-            for tag, event in group:
-                plan: Plan = plan_posts(
-                    event, source, lookup.subscribers, self._subscriber_endpoint, tag
-                )
+            subscribers: Sequence[Subscriber] = lookup.subscribers
+            if batching is not None:
+                subscribers, batched = split_batched(subscribers)
+                batching.add(group, batched)
+            for _, tag, event in group:
+                plan: Plan = plan_posts(event, source, subscribers, self._subscriber_endpoint, tag)
                 report.filtered += plan.filtered
                 posts.extend(plan.posts)
+        if batching is not None:
+            report.filtered += batching.filtered
+            posts.extend(batching.posts())
         if posts:
             started = time.perf_counter()
             delivery = await self.deliverer.deliver(posts)
             report.deliver_ms = (time.perf_counter() - started) * 1000
             report.delivered = delivery.delivered
+            report.events_delivered = delivery.events_delivered
             report.failed = delivery.failed
             report.abandoned = delivery.abandoned
             report.rejected = delivery.rejected

@@ -4,7 +4,9 @@ One item per connection (`item = "connection"`) and one per subscription (`item 
 NN its position in the client's list). Only subscription items carry `event_type`, so the sparse
 index `by_event_type` holds exactly the subscribers of each type: finding them is one paginated
 Query whose cost follows the subscribers, never the connections. Subscription items repeat the
-connection's domain name and stage so the Kinesis path can post without a second read.
+connection's domain name and stage so the Kinesis path can post without a second read, and
+whether the connection asked for batched frames (`batched`, only when it did: the talk's
+clients' items stay as they were) so the fan-out knows how to pack its frames from the same read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from messages import Subscription, parse_event_type
+from messages import BATCHED, Subscription, parse_event_type
 from messages.backoff import full_jitter_s
 
 from .capacity import item_size, query_read_units
@@ -45,6 +47,8 @@ MAX_REPLACE_ATTEMPTS = 4
 
 CONNECTION_ITEM = "connection"
 SUBSCRIPTION_PREFIX = "sub#"
+# The subscription item carries the subscribe request's own opt-in, under its name.
+BATCHED_ATTRIBUTE = BATCHED
 
 
 class StoreError(RuntimeError):
@@ -67,12 +71,14 @@ class Connection:
 
 @dataclass(frozen=True, slots=True)
 class Subscriber:
-    """A connection with its subscriptions of one event type, in the client's order."""
+    """A connection with its subscriptions of one event type, in the client's order; `batched`:
+    it gets one frame per invocation on the Kinesis path (messages.batches)."""
 
     connection_id: str
     domain_name: str
     stage: str
     subscriptions: tuple[Subscription, ...]
+    batched: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +99,7 @@ def _n(value: int) -> dict[str, str]:
 
 
 def _subscription_item(
-    connection: Connection, position: int, sub: Subscription, expires_at: int
+    connection: Connection, position: int, sub: Subscription, expires_at: int, batched: bool
 ) -> dict[str, Any]:
     item: dict[str, Any] = {
         "connection_id": _s(connection.connection_id),
@@ -109,6 +115,8 @@ def _subscription_item(
         item["filter_field"] = _s(sub.filter_field)
     if sub.desired_fields is not None:
         item["desired_fields"] = {"L": [_s(path) for path in sub.desired_fields]}
+    if batched:
+        item[BATCHED_ATTRIBUTE] = {"BOOL": True}
     return item
 
 
@@ -171,6 +179,8 @@ class LookupPages:
                     rows[0]["domain_name"]["S"],
                     rows[0]["stage"]["S"],
                     tuple(_subscription_of(row) for row in rows),
+                    # Written in one transaction, so every row of a connection says the same.
+                    rows[0].get(BATCHED_ATTRIBUTE, {}).get("BOOL", False) is True,
                 )
             )
         return Lookup(subscribers, self._pages, self._items, self._read_units, self._item_bytes)
@@ -222,14 +232,20 @@ class ConnectionStore:
             "expires_at": _n(expires_at),
         }
 
-    def put_many(self, entries: Iterable[tuple[Connection, Sequence[Subscription]]]) -> None:
-        """Bulk load (benchmarks, migrations): BatchWriteItem, not one transaction per entry."""
+    def put_many(
+        self,
+        entries: Iterable[tuple[Connection, Sequence[Subscription]]],
+        *,
+        batched: bool = False,
+    ) -> None:
+        """Bulk load (benchmarks, migrations): BatchWriteItem, not one transaction per entry;
+        `batched` for every connection loaded."""
         expires_at = self._expires_at()
         items: list[dict[str, Any]] = []
         for connection, subscriptions in entries:
             items.append(self._connection_item(connection, expires_at))
             items.extend(
-                _subscription_item(connection, position, sub, expires_at)
+                _subscription_item(connection, position, sub, expires_at, batched)
                 for position, sub in enumerate(subscriptions)
             )
         for chunk in _chunks(items, BATCH_WRITE_LIMIT):
@@ -289,25 +305,28 @@ class ConnectionStore:
     # -- subscriptions -----------------------------------------------------------------------
 
     def replace_subscriptions(
-        self, connection_id: str, subscriptions: Sequence[Subscription]
+        self, connection_id: str, subscriptions: Sequence[Subscription], batched: bool = False
     ) -> None:
         """All of the new list or none of it: one transaction that also bumps the connection's
         subscription version, so two concurrent replacements cannot interleave. Only Put and
-        Delete actions, so the function needs no dynamodb:UpdateItem permission."""
+        Delete actions, so the function needs no dynamodb:UpdateItem permission. Every item is
+        put whole, so replacing with `batched` false clears an earlier true."""
         for _ in range(MAX_REPLACE_ATTEMPTS):
             record = self._connection_record(connection_id)
             if record is None:
                 raise ConnectionNotFound(connection_id)
-            if self._try_replace(record, subscriptions):
+            if self._try_replace(record, subscriptions, batched):
                 return
         raise StoreError(f"subscriptions of {connection_id} kept changing under us")
 
-    def _try_replace(self, record: dict[str, Any], subscriptions: Sequence[Subscription]) -> bool:
+    def _try_replace(
+        self, record: dict[str, Any], subscriptions: Sequence[Subscription], batched: bool = False
+    ) -> bool:
         connection = _connection_of(record)
         version = int(record.get("sub_version", {"N": "0"})["N"])
         expires_at = self._expires_at()
         puts = [
-            _subscription_item(connection, position, sub, expires_at)
+            _subscription_item(connection, position, sub, expires_at, batched)
             for position, sub in enumerate(subscriptions)
         ]
         new_keys = {item["item"]["S"] for item in puts}

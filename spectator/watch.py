@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
         help="viewer token (default: signed here with $TUMBLE_TOKEN_SECRET or the local stack's)",
     )
     parser.add_argument("--count", type=int, default=None, help="stop after this many events")
+    parser.add_argument(
+        "--batched",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="ask for one frame per Kinesis batch instead of one per event (default: batched)",
+    )
     return parser
 
 
@@ -83,9 +89,11 @@ async def watch(
     state: WatchState,
     count: int | None = None,
     keepalive_s: float = KEEPALIVE_S,
+    batched: bool = True,
 ) -> None:
     """Connect, subscribe, and feed frames to `state` until `count` events, Ctrl-C, or a
-    failure (WatchEnded)."""
+    failure (WatchEnded). `batched`: the Kinesis path's events come a batch per frame, each
+    event shown on its own as before."""
     timeout = aiohttp.ClientWSTimeout(ws_close=2.0)
     async with aiohttp.ClientSession() as session:
         try:
@@ -98,7 +106,7 @@ async def watch(
         except (aiohttp.ClientError, OSError) as exc:
             raise WatchEnded(f"could not connect to {url}: {exc}", EXIT_CONNECTION) from exc
         async with ws:
-            envelope = subscribe_envelope(subscriptions)
+            envelope = subscribe_envelope(subscriptions, batched=batched)
             await ws.send_str(envelope)
             await _confirm(ws, state, url)
             on_event(state)
@@ -111,16 +119,16 @@ async def watch(
                     continue
                 if message.type != aiohttp.WSMsgType.TEXT:
                     break
-                received = state.receive(message.data, _now_ms())
-                if received.kind == STATUS_ERROR:
-                    reason = describe_error(received.frame)
-                    raise WatchEnded(f"the gateway said: {reason}", EXIT_USAGE)
-                if received.kind != "event":
-                    continue
-                on_event(state)
-                seen += 1
-                if count is not None and seen >= count:
-                    return
+                for received in state.receive_frames(message.data, _now_ms()):
+                    if received.kind == STATUS_ERROR:
+                        reason = describe_error(received.frame)
+                        raise WatchEnded(f"the gateway said: {reason}", EXIT_USAGE)
+                    if received.kind != "event":
+                        continue
+                    on_event(state)
+                    seen += 1
+                    if count is not None and seen >= count:
+                        return
             raise WatchEnded(
                 f"connection to {url} lost (close code {ws.close_code})", EXIT_CONNECTION
             )
@@ -185,9 +193,11 @@ def main(argv: list[str]) -> int:
     try:
         if args.json:
             show = _print_json(sys.stdout, sys.stderr)
-            asyncio.run(watch(args.url, token, subscriptions, show, state, args.count))
+            asyncio.run(
+                watch(args.url, token, subscriptions, show, state, args.count, batched=args.batched)
+            )
         else:
-            _run_live(args.url, token, subscriptions, state, args.count)
+            _run_live(args.url, token, subscriptions, state, args.count, args.batched)
     except WatchEnded as exc:
         print(f"tumble watch: {exc}", file=sys.stderr)
         return exc.code
@@ -197,7 +207,12 @@ def main(argv: list[str]) -> int:
 
 
 def _run_live(
-    url: str, token: str, subscriptions: list[Subscription], state: WatchState, count: int | None
+    url: str,
+    token: str,
+    subscriptions: list[Subscription],
+    state: WatchState,
+    count: int | None,
+    batched: bool,
 ) -> None:
     from rich.live import Live
 
@@ -206,4 +221,4 @@ def _run_live(
         def update(current: WatchState) -> None:
             live.update(render(current, url, subscriptions))
 
-        asyncio.run(watch(url, token, subscriptions, update, state, count))
+        asyncio.run(watch(url, token, subscriptions, update, state, count, batched=batched))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +17,9 @@ from messages import (
     Source,
     Subscription,
     ValidationError,
-    decode_spectator_frame,
     parse_event_type,
     parse_subscriptions,
+    unbatch,
 )
 from messages.envelopes import FRAME_EVENT_ID, FRAME_SENT_AT, FRAME_SOURCE, SUBSCRIPTIONS
 
@@ -92,13 +93,28 @@ class WatchState:
     subscribed: list[dict[str, Any]] | None = None
 
     def receive(self, text: str | bytes, now_ms: float) -> Received:
-        try:
-            frame = decode_spectator_frame(text)
-        except (ValueError, TypeError):
-            frame = None
-        if not isinstance(frame, dict):
+        """One text frame taken in whole; what its last inner frame was (see receive_frames)."""
+        received = list(self.receive_frames(text, now_ms))
+        if not received:  # `{"frames": []}`: nothing the gateway sends
             self.invalid += 1
             return Received("invalid", {"raw": str(text)[:200]})
+        return received[-1]
+
+    def receive_frames(self, text: str | bytes, now_ms: float) -> Iterator[Received]:
+        """The frames one text frame holds, in order: the events of a batched frame
+        (`{"frames": [...]}`, messages.batches) or the frame itself. Each is applied to the
+        state as it is taken, so a caller sees the state after each event (the JSON output
+        prints every one, not only a batch's last)."""
+        try:
+            frames = unbatch(text)
+        except (ValueError, TypeError):
+            self.invalid += 1
+            yield Received("invalid", {"raw": str(text)[:200]})
+            return
+        for frame in frames:
+            yield self._apply(frame, now_ms)
+
+    def _apply(self, frame: dict[str, Any], now_ms: float) -> Received:
         status = frame.get(STATUS)
         if status == STATUS_SUBSCRIBED:
             self.subscribed = list(frame.get(SUBSCRIPTIONS) or [])

@@ -8,7 +8,7 @@ from typing import Any
 from messages import (
     ErrorCode,
     ValidationError,
-    decode_subscribe,
+    decode_subscribe_request,
     error_frame,
     subscribed_frame,
 )
@@ -27,18 +27,19 @@ def handle(event: dict[str, Any], context: Any) -> ProxyResponse:
     log.add(connection_id=connection_id)
     try:
         try:
-            subscriptions = decode_subscribe(body_of(event))
+            request = decode_subscribe_request(body_of(event))
         except ValidationError as exc:
             log.add(refused=str(exc))
             return _answer(error_frame(ErrorCode.INVALID_SUBSCRIPTION, str(exc), exc.field))
         try:
-            store().replace_subscriptions(connection_id, subscriptions)
+            store().replace_subscriptions(connection_id, request.subscriptions, request.batched)
         except ConnectionNotFound:
             return _answer(
                 error_frame(ErrorCode.NOT_CONNECTED, "this connection is no longer known")
             )
-        log.add(subscriptions=len(subscriptions))
-        return _answer(subscribed_frame([s.to_dict() for s in subscriptions]))
+        log.add(subscriptions=len(request.subscriptions), batched=request.batched)
+        kept = [s.to_dict() for s in request.subscriptions]
+        return _answer(subscribed_frame(kept, request.batched))
     finally:
         log.done()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from benchmarks._stadium_crowd import FRAMES_FIELD, Spectator
+from benchmarks._stadium_crowd import Spectator
 from benchmarks.report import build_report
-from messages import Source, spectator_frame
+from messages import Source, batched_frames, spectator_frame
 from producer.simulate import nes_click
 
 
@@ -19,10 +19,13 @@ def frame() -> str:
 def test_a_spectator_counts_events_in_plain_and_batched_frames() -> None:
     spectator = Spectator(sampled=True)
     spectator.received(frame(), 1e15)
-    batch = json.dumps({FRAMES_FIELD: [json.loads(frame()) for _ in range(3)]})
+    [packed] = batched_frames([frame().encode() for _ in range(3)])
+    batch = packed.data.decode()
     spectator.received(batch, 1e15)
     spectator.received(json.dumps({"status": "subscribed"}), 1e15)  # not an event
-    assert (spectator.frames, spectator.events, len(spectator.seen)) == (3, 4, 4)
+    assert (spectator.frames, spectator.events, len(spectator.seen)) == (2, 4, 4)  # events'
+    spectator.received(frame(), 1e15, since_ms=1e15)  # sent before the crowd's go: not counted
+    assert (spectator.frames, spectator.events) == (2, 4)
     assert len(spectator.latencies) == 4 and all(x > 0 for x in spectator.latencies)
     unsampled = Spectator(sampled=False)
     unsampled.received(batch, 1e15)

@@ -17,10 +17,12 @@ from messages import (
     MessageField,
     Source,
     Stamp,
+    batched_frames,
     decode_event,
-    decode_subscribe,
+    decode_subscribe_request,
     error_frame,
     spectator_frame,
+    subscribed_frame,
 )
 from messages.schema import schema_text, wire_schema
 from tests.fixtures.talk.payloads import OTHER_EVENTS, PRESSES, SUBSCRIBE
@@ -57,7 +59,7 @@ def test_every_example_is_valid(name):
     check = validator(name)
     for example in SCHEMA["$defs"][name]["examples"]:
         check.validate(example)
-        if name in {"SpectatorFrame", "SubscribedFrame", "ErrorFrame"}:
+        if name in {"SpectatorFrame", "BatchedFrame", "SubscribedFrame", "ErrorFrame"}:
             validator("ServerFrame").validate(example)
 
 
@@ -110,12 +112,20 @@ def _subscriptions() -> list[tuple[list[object], bool]]:
     ]
 
 
-@pytest.mark.parametrize(("subscriptions", "valid"), _subscriptions())
-def test_schema_and_decoder_agree_on_subscriptions(subscriptions, valid):
-    envelope = {"action": "subscribe", "subscriptions": subscriptions}
+def _subscribe_requests() -> list[tuple[dict[str, object], bool]]:
+    base: dict[str, object] = {"action": "subscribe", "subscriptions": []}
+    batched = [(True, True), (False, True), ("yes", False), (1, False), (None, False)]
+    return [
+        *(({**base, "subscriptions": subs}, valid) for subs, valid in _subscriptions()),
+        *(({**base, "batched": value}, valid) for value, valid in batched),
+    ]
+
+
+@pytest.mark.parametrize(("envelope", "valid"), _subscribe_requests())
+def test_schema_and_decoder_agree_on_subscribe_requests(envelope, valid):
     assert validator("SubscribeEnvelope").is_valid(envelope) is valid
     try:
-        decode_subscribe(json.dumps(envelope))
+        decode_subscribe_request(json.dumps(envelope))
         decoded = True
     except ContractError:
         decoded = False
@@ -127,6 +137,14 @@ def test_frames_the_code_builds_are_server_frames():
     check = validator("ServerFrame")
     check.validate(json.loads(spectator_frame(event, Source.KINESIS, event.message)))
     check.validate(json.loads(error_frame("forbidden", "no")))
+    frame = spectator_frame(event, Source.KINESIS, event.message).encode()
+    [batch] = batched_frames([frame, frame])
+    check.validate(json.loads(batch.data))
+    validator("BatchedFrame").validate(json.loads(batch.data))
+    check.validate(json.loads(subscribed_frame([], batched=True)))
+    assert not check.is_valid({"frames": []})
+    assert not check.is_valid({"frames": [{"status": "subscribed"}]})
+    assert not check.is_valid({"status": "subscribed", "subscriptions": []})  # no echo
     assert not check.is_valid({"status": "error", "error": "forbidden"})
     assert not check.is_valid({"message_type": "NESClick", "payload": "{}"})
 

@@ -296,3 +296,51 @@ def test_no_credentials_is_a_clear_error_of_the_whole_fan_out(loop_thread, conne
     finally:
         loop_thread.run(close())
     assert connections.posts == 0
+
+
+def batch(sink, cid: str, tags: tuple[int, ...], data: bytes = b'{"frames":[]}') -> Post:
+    return Post(cid, f"http://{sink.domain_name}/test", data, tags[0], tags[1:])
+
+
+def test_a_batched_frame_counts_one_frame_and_its_events(deliver, connections):
+    report = deliver([batch(connections, "b", (0, 1, 2)), post(connections, "t", tag=0)])
+    assert report.delivered == 2 and report.events_delivered == 4
+    assert connections.posts == 2
+
+
+def test_a_failed_batched_post_fails_exactly_the_records_it_carried_once(deliver, connections):
+    connections.fail_5xx["b"] = connections.fail_5xx["c"] = 100
+    report = deliver(
+        [
+            batch(connections, "b", (0, 1, 2)),
+            batch(connections, "b", (3,)),  # the rest of the same batch, split at 32 KB
+            batch(connections, "c", (1, 2)),
+        ],
+        policy=RetryPolicy(max_attempts=2),
+    )
+    assert report.failed_tags == {0, 1, 2, 3}
+    assert report.failed == 3 and report.delivered == 0 and report.events_delivered == 0
+    assert connections.posts == 6  # each post its own retries, nothing sent twice more
+
+
+def test_one_connections_failed_batch_stays_with_it(deliver, connections):
+    connections.fail_5xx["broken"] = 100
+    connections.gone.add("gone")
+    report = deliver(
+        [
+            batch(connections, "broken", (4, 5)),
+            batch(connections, "gone", (4, 5)),
+            batch(connections, "gone", (6,)),
+            batch(connections, "ok", (4, 5)),
+        ],
+        policy=RetryPolicy(max_attempts=2),
+    )
+    assert report.failed_tags == set() and report.abandoned == 1
+    assert report.gone == {"gone"} and report.delivered == 1 and report.events_delivered == 2
+    assert connections.posts == 4  # 2 for broken, 1 for gone (its second frame not sent), 1 ok
+
+
+def test_an_oversized_batched_post_is_rejected_like_any_frame(deliver, connections):
+    report = deliver([batch(connections, "b", (0, 1), b"x" * (MAX_POST_BYTES + 1))])
+    assert report.rejected == 1 and report.failed_tags == set()
+    assert report.rejected_codes == {"PayloadTooLargeException": 1}

@@ -69,7 +69,8 @@ def client(gateway: GatewayProcess, processor_env, sockets):
             subs = [Subscription.from_dict(s) for s in subscriptions]
             ws.send(subscribe_envelope(subs))
             answer = json.loads(ws.recv())
-            assert answer == {"status": "subscribed", "subscriptions": [s.to_dict() for s in subs]}
+            kept = [s.to_dict() for s in subs]
+            assert answer == {"status": "subscribed", "subscriptions": kept, "batched": False}
         return ws
 
     return open_as

@@ -143,6 +143,7 @@ def test_subscribe_answers_with_what_was_accepted(env, store):
                 "desired_fields": ["button"],
             }
         ],
+        "batched": False,
     }
     (subscriber,) = store.subscribers("NESClick").subscribers
     assert subscriber.subscriptions == (Subscription.from_dict(raw[0]),)
@@ -190,6 +191,7 @@ def test_subscribe_answers_with_what_was_accepted(env, store):
             ),
             "subscriptions[0].desired_fields",
         ),
+        (json.dumps({"subscriptions": [], "batched": "yes"}), "batched"),
     ],
 )
 def test_bad_subscriptions_get_an_error_and_change_nothing(env, stored, body, field):

@@ -13,7 +13,8 @@ from gateway_adapter.embedded import free_port
 from messages import (
     Event,
     Source,
-    decode_subscribe,
+    batched_frames,
+    decode_subscribe_request,
     error_frame,
     spectator_frame,
     subscribed_frame,
@@ -35,10 +36,11 @@ async def _accept(
     await ws.prepare(request)
     message = await ws.receive()
     assert message.type == WSMsgType.TEXT
-    subs = decode_subscribe(message.data)
+    asked = decode_subscribe_request(message.data)
+    subs = asked.subscriptions
     if seen is not None:
-        seen.update(token=request.query.get("token"), subs=subs)
-    await ws.send_str(subscribed_frame([s.to_dict() for s in subs]))
+        seen.update(token=request.query.get("token"), subs=subs, batched=asked.batched)
+    await ws.send_str(subscribed_frame([s.to_dict() for s in subs], asked.batched))
     return ws
 
 
@@ -68,6 +70,33 @@ def test_json_prints_one_frame_per_line_and_count_stops(
         "red",
         ("color", "button"),
     )
+
+
+@pytest.mark.parametrize("flag", [[], ["--batched"], ["--no-batched"]])
+def test_json_prints_each_event_of_a_batched_frame_on_its_own_line(
+    scripted_gateway: Callable[..., str], capsys: pytest.CaptureFixture[str], flag: list[str]
+) -> None:
+    events = [_event("red") for _ in range(20)]  # more than the table's recent rows
+    seen: dict[str, Any] = {}
+
+    async def gateway(request: web.Request) -> web.WebSocketResponse:
+        ws = await _accept(request, seen)
+        frames = [spectator_frame(e, Source.KINESIS, {"color": "red"}).encode() for e in events]
+        if seen["batched"]:
+            [batch] = batched_frames(frames)
+            await ws.send_str(batch.data.decode())
+        else:
+            for frame in frames:
+                await ws.send_str(frame.decode())
+        await ws.receive()
+        return ws
+
+    url = scripted_gateway(gateway)
+    argv = [*ARGS, *flag, "--json", "--url", url, "--token", "T", "--count", "20"]
+    assert main(argv) == EXIT_OK
+    assert seen["batched"] is (flag != ["--no-batched"])  # batched unless told otherwise
+    frames = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [f["event_id"] for f in frames] == [e.event_id for e in events]
 
 
 def test_the_table_runs_until_count(

@@ -10,6 +10,7 @@ from messages import (
     Source,
     UnknownEventType,
     ValidationError,
+    batched_frames,
     error_frame,
     spectator_frame,
     subscribed_frame,
@@ -92,3 +93,21 @@ def test_control_frames_and_garbage() -> None:
         assert state.receive(garbage, 0).kind == "invalid"
     assert state.invalid == 3
     assert state.events == 0
+
+
+def test_a_batched_frame_is_each_of_its_events_in_order() -> None:
+    state = WatchState()
+    presses = [_press(color) for color in ("red", "blue", "red")]
+    frames = [spectator_frame(p, Source.KINESIS, p.message).encode() for p in presses]
+    [batch] = batched_frames(frames)
+    received = list(state.receive_frames(batch.data, presses[0].sent_at + 200))
+    assert [r.frame["event_id"] for r in received] == [p.event_id for p in presses]
+    assert {r.kind for r in received} == {"event"} and state.events == 3
+    assert state.latency["kinesis"].summary()["p50"] == 200
+    # Applied one at a time: the state a caller sees after each is that event's.
+    state = WatchState()
+    seen = [state.recent[-1].frame["event_id"] for _ in state.receive_frames(batch.data, 0)]
+    assert seen == [p.event_id for p in presses]
+    assert state.receive('{"frames": [1]}', 0).kind == "invalid"
+    assert state.receive('{"frames": []}', 0).kind == "invalid"
+    assert state.invalid == 2

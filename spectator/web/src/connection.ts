@@ -61,9 +61,10 @@ export class GatewayConnection {
   }
 
   /** Confirmed by the gateway: the next drop starts again from the shortest delay. */
-  subscribed(): void {
+  subscribed(batched: boolean): void {
     this.attempt = 0;
-    this.on.state("live", "subscribed to all five event types");
+    const frames = batched ? ", Kinesis batched" : "";
+    this.on.state("live", `subscribed to all five event types${frames}`);
   }
 
   private async connect(): Promise<void> {

@@ -1,5 +1,7 @@
-// The frames a spectator receives (messages/envelopes.py is the source of truth) and the one
-// subscribe request the page sends. Anything malformed becomes an "invalid" frame, never a throw.
+// The frames a spectator receives (messages/envelopes.py and messages/batches.py are the source
+// of truth) and the one subscribe request the page sends. Anything malformed becomes an
+// "invalid" frame, never a throw. The page asks for batched frames: on the Kinesis path one
+// text frame holds every event of an ESM batch, `{"frames": [...]}`, taken apart by parseFrames.
 
 import { BUTTONS, COLORS, type Button, type Color, type ClickType, type DashEvent, type Path } from "./game.ts";
 
@@ -28,6 +30,8 @@ export const WIRE = {
   eventId: "event_id",
   sentAt: "sent_at",
   source: "source",
+  batched: "batched",
+  frames: "frames",
 } as const;
 
 export type Message =
@@ -40,12 +44,12 @@ export type Message =
 
 export type Frame =
   | { kind: "event"; message: Message; eventId: string; sentAt: number; source: Path }
-  | { kind: "subscribed"; count: number }
+  | { kind: "subscribed"; count: number; batched: boolean }
   | { kind: "error"; error: string; text: string }
   | { kind: "invalid"; reason: string };
 
-/** Subscribe to every event type, unfiltered and unprojected. */
-export function subscribeRequest(): string {
+/** Subscribe to every event type, unfiltered and unprojected, batched on the Kinesis path. */
+export function subscribeRequest(batched = true): string {
   return JSON.stringify({
     action: "subscribe",
     subscriptions: EVENT_TYPES.map((event_type) => ({
@@ -54,6 +58,7 @@ export function subscribeRequest(): string {
       filter_expr: "*",
       desired_fields: null,
     })),
+    [WIRE.batched]: batched,
   });
 }
 
@@ -113,6 +118,27 @@ export function parseMessage(type: EventType, raw: Json): Message | null {
   }
 }
 
+/** Every frame one text frame holds, in order: the events of a batched frame, or itself. */
+export function parseFrames(data: string): Frame[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    return [{ kind: "invalid", reason: "not JSON" }];
+  }
+  if (!isObject(raw) || !(WIRE.frames in raw)) return [parseObject(raw)];
+  const inner = raw[WIRE.frames];
+  if (!Array.isArray(inner) || inner.length === 0) {
+    return [{ kind: "invalid", reason: "frames is not a non-empty list" }];
+  }
+  // Inside a batch only events: a control frame there is as wrong as a missing field.
+  return inner.map((item) => {
+    const frame = parseObject(item);
+    return frame.kind === "event" ? frame : { kind: "invalid", reason: "not an event in frames" };
+  });
+}
+
+/** One frame that is not batched (an event, a control frame). */
 export function parseFrame(data: string): Frame {
   let raw: unknown;
   try {
@@ -120,10 +146,18 @@ export function parseFrame(data: string): Frame {
   } catch {
     return { kind: "invalid", reason: "not JSON" };
   }
+  return parseObject(raw);
+}
+
+function parseObject(raw: unknown): Frame {
   if (!isObject(raw)) return { kind: "invalid", reason: "not an object" };
   if (raw[WIRE.status] === WIRE.subscribed) {
     const subs = raw[WIRE.subscriptions];
-    return { kind: "subscribed", count: Array.isArray(subs) ? subs.length : 0 };
+    return {
+      kind: "subscribed",
+      count: Array.isArray(subs) ? subs.length : 0,
+      batched: raw[WIRE.batched] === true,
+    };
   }
   if (raw[WIRE.status] === WIRE.error) {
     return {

@@ -1,7 +1,7 @@
 // Wires the socket to the race model and the view; rendering is batched to one per frame.
 
 import { GatewayConnection } from "./connection.ts";
-import { parseFrame } from "./frames.ts";
+import { parseFrames } from "./frames.ts";
 import { Race } from "./race.ts";
 import { RaceView } from "./view.ts";
 
@@ -30,11 +30,14 @@ const connection = new GatewayConnection({
     schedule();
   },
   frame(data) {
-    const frame = parseFrame(data);
-    if (frame.kind === "subscribed") connection.subscribed();
-    // A refused subscription is a bug in this page, not a network problem: say so, don't retry.
-    if (frame.kind === "error") view.showConnection("refused", `${frame.error}: ${frame.text}`);
-    race.receive(frame, Date.now());
+    const now = Date.now();
+    // A batched frame holds a whole Kinesis batch: each event applies in order, one render.
+    for (const frame of parseFrames(data)) {
+      if (frame.kind === "subscribed") connection.subscribed(frame.batched);
+      // A refused subscription is a bug in this page, not a network problem: say so, don't retry.
+      if (frame.kind === "error") view.showConnection("refused", `${frame.error}: ${frame.text}`);
+      race.receive(frame, now);
+    }
     schedule();
   },
 });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { EVENT_TYPES, NEUTRAL_BUTTONS, WIRE, parseFrame, subscribeRequest } from "../src/frames.ts";
+import { EVENT_TYPES, NEUTRAL_BUTTONS, WIRE, parseFrame, parseFrames, subscribeRequest } from "../src/frames.ts";
 import { BUTTONS, COLORS } from "../src/game.ts";
 import { Race } from "../src/race.ts";
 import { SchemaChecker } from "./json-schema.ts";
@@ -38,6 +38,8 @@ test("every key and status the page reads is named by the contract", () => {
   }
   assert.equal(props("SubscribedFrame")[WIRE.status]!["const"], WIRE.subscribed);
   assert.ok(WIRE.subscriptions in props("SubscribedFrame"));
+  assert.ok(WIRE.batched in props("SubscribedFrame") && WIRE.batched in props("SubscribeEnvelope"));
+  assert.ok(WIRE.frames in props("BatchedFrame"));
   const error = props("ErrorFrame");
   assert.equal(error[WIRE.status]!["const"], WIRE.error);
   assert.ok(WIRE.errorCode in error && WIRE.errorMessage in error);
@@ -53,7 +55,14 @@ test("the contract's own example frames parse as what they are", () => {
     assert.deepEqual(parseFrame(JSON.stringify(example)), {
       kind: "subscribed",
       count: (example[WIRE.subscriptions] as unknown[]).length,
+      batched: example[WIRE.batched],
     });
+  }
+  for (const example of examples("BatchedFrame")) {
+    assert.ok(contract.valid("ServerFrame", example));
+    const parsed = parseFrames(JSON.stringify(example));
+    assert.equal(parsed.length, (example[WIRE.frames] as unknown[]).length);
+    for (const frame of parsed) assert.equal(frame.kind, "event", JSON.stringify(frame));
   }
   for (const example of examples("ErrorFrame")) {
     const parsed = parseFrame(JSON.stringify(example));
@@ -129,5 +138,7 @@ test("the talk's neutral D-pad presses are events that score nothing", () => {
 
 test("the page's subscribe request is one the contract allows", () => {
   assert.ok(contract.valid("SubscribeEnvelope", JSON.parse(subscribeRequest())));
+  assert.ok(contract.valid("SubscribeEnvelope", JSON.parse(subscribeRequest(false))));
+  assert.equal(contract.valid("SubscribeEnvelope", { ...JSON.parse(subscribeRequest()), batched: "yes" }), false);
   assert.equal(contract.valid("SubscribeEnvelope", { action: "subscribe", subscriptions: [{ event_type: "NESEClick" }] }), false);
 });

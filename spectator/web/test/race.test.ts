@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { parseFrame, subscribeRequest, EVENT_TYPES } from "../src/frames.ts";
+import { parseFrame, parseFrames, subscribeRequest, EVENT_TYPES } from "../src/frames.ts";
 import { Race } from "../src/race.ts";
 import { LatencyWindow, SeenIds, median, percentile } from "../src/stats.ts";
 import { retryDelay, socketUrl } from "../src/connection.ts";
@@ -25,12 +25,46 @@ test("the subscribe request asks for all five types, unfiltered", () => {
     [...EVENT_TYPES],
   );
   for (const s of request.subscriptions) assert.equal(s.filter_expr, "*");
+  assert.equal(request.batched, true);
+  assert.equal(JSON.parse(subscribeRequest(false)).batched, false);
+});
+
+test("a batched frame is each of its events, in order, applied as if sent one by one", () => {
+  const presses = ["UP", "DOWN", "A", "B"].map((button, n) =>
+    frame("NESClick", { color: "green", button }, "kinesis", `k${n}`, 1000 + n),
+  );
+  const batched = `{"frames":[${presses.join(",")}]}`;
+  const frames = parseFrames(batched);
+  assert.deepEqual(
+    frames.map((f) => (f.kind === "event" ? f.eventId : f.kind)),
+    ["k0", "k1", "k2", "k3"],
+  );
+  const one = new Race(() => 0.5);
+  for (const f of frames) one.receive(f, 2000);
+  const other = new Race(() => 0.5);
+  for (const p of presses) other.receive(parseFrame(p), 2000);
+  assert.deepEqual(one.game, other.game);
+  assert.equal(one.paths.kinesis.events, 4);
+  // A plain frame is itself; malformed batches are invalid, never a throw.
+  assert.equal(parseFrames(presses[0]!).length, 1);
+  for (const bad of ['{"frames":3}', '{"frames":[]}', '{"frames":[{"status":"subscribed"}]}', '{"frames":[1]}']) {
+    assert.deepEqual(parseFrames(bad).map((f) => f.kind), ["invalid"], bad);
+  }
 });
 
 test("frames parse into events, control frames and invalid ones", () => {
   const event = parseFrame(frame("NESClick", { color: "red", button: "A", axis: null, value: null, source: "websocket" }));
   assert.equal(event.kind, "event");
-  assert.deepEqual(parseFrame('{"status":"subscribed","subscriptions":[{},{}]}'), { kind: "subscribed", count: 2 });
+  assert.deepEqual(parseFrame('{"status":"subscribed","subscriptions":[{},{}]}'), {
+    kind: "subscribed",
+    count: 2,
+    batched: false,
+  });
+  assert.deepEqual(parseFrame('{"status":"subscribed","subscriptions":[],"batched":true}'), {
+    kind: "subscribed",
+    count: 0,
+    batched: true,
+  });
   const error = parseFrame('{"status":"error","error":"invalid","message":"bad","field":"x"}');
   assert.deepEqual(error, { kind: "error", error: "invalid", text: "bad" });
   for (const bad of [
