@@ -4,7 +4,11 @@ MB each and no thread. It connects them at most RATE a second (under API Gateway
 connections a second), prints `ready N` once all are subscribed, counts what arrives after a
 line `go MS` on stdin (events sent at MS, epoch ms, or later), and on a line `stop` prints one
 JSON document: per spectator the frames and events received, and the press-to-spectator times
-of every SAMPLE-th spectator's events.
+of every SAMPLE-th spectator's events. Those sampled spectators also read each event's payload
+for its player's colour (the stream's partition key) and count the events that arrived before
+an earlier one of the same player (per-key order, which Kinesis and the fan-out must keep).
+Beside a batched crowd, each process also runs one talk-style client (subscribed without
+`batched`), reported on its own: it should still get one frame per event.
 
     python -m benchmarks._stadium_crowd WS_URL COUNT BATCHED(0|1) RATE SAMPLE"""
 
@@ -26,7 +30,8 @@ from messages import (
     decode_spectator_frame,
     unbatch,
 )
-from messages.envelopes import FRAME_EVENT_ID, FRAME_SENT_AT, subscribe_envelope
+from messages.envelopes import FRAME_EVENT_ID, FRAME_PAYLOAD, FRAME_SENT_AT, subscribe_envelope
+from messages.events import MessageField
 
 __all__ = ["main"]
 
@@ -34,7 +39,7 @@ CONNECT_TIMEOUT_S = 60.0
 
 
 class Spectator:
-    __slots__ = ("events", "frames", "latencies", "sampled", "seen")
+    __slots__ = ("events", "frames", "last_by_key", "latencies", "out_of_order", "sampled", "seen")
 
     def __init__(self, sampled: bool) -> None:
         self.frames = 0
@@ -42,6 +47,8 @@ class Spectator:
         self.sampled = sampled
         self.latencies: list[float] = []
         self.seen: set[str] = set()
+        self.out_of_order = 0
+        self.last_by_key: dict[str, float] = {}
 
     def received(self, text: str, now_ms: float, since_ms: float = 0.0) -> None:
         """Counts the events sent at `since_ms` or later (an earlier crowd's backlog still in
@@ -53,9 +60,17 @@ class Spectator:
             counted = True
             self.events += 1
             if self.sampled:
-                self.seen.add(str(frame[FRAME_EVENT_ID]))
-                self.latencies.append(now_ms - float(frame[FRAME_SENT_AT]))
+                self.sampled_event(frame, now_ms)
         self.frames += counted
+
+    def sampled_event(self, frame: dict[str, Any], now_ms: float) -> None:
+        sent_at = float(frame[FRAME_SENT_AT])
+        self.seen.add(str(frame[FRAME_EVENT_ID]))
+        self.latencies.append(now_ms - sent_at)
+        key = str(json.loads(frame[FRAME_PAYLOAD]).get(MessageField.COLOR))
+        if sent_at < self.last_by_key.get(key, 0.0):
+            self.out_of_order += 1
+        self.last_by_key[key] = max(sent_at, self.last_by_key.get(key, 0.0))
 
 
 def _subscription(batched: bool) -> str:
@@ -90,6 +105,7 @@ async def _join(
 
 async def run(url: str, count: int, batched: bool, rate: int, sample: int) -> dict[str, Any]:
     spectators = [Spectator(n % sample == 0) for n in range(count)]
+    talk = Spectator(sampled=True)  # beside a batched crowd only
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         joined: list[tuple[aiohttp.ClientWebSocketResponse, bool]] = []
@@ -104,6 +120,10 @@ async def run(url: str, count: int, batched: bool, rate: int, sample: int) -> di
             asyncio.ensure_future(_watch(ws, spectator))
             for (ws, _), spectator in zip(joined, spectators, strict=True)
         ]
+        if batched:
+            talker, _ = await _join(session, url, batched=False)
+            joined.append((talker, False))
+            watchers.append(asyncio.ensure_future(_watch(talker, talk)))
         print(f"ready {count} {int(echoed)} {time.monotonic() - started:.1f}", flush=True)
         loop = asyncio.get_running_loop()
         while (line := (await loop.run_in_executor(None, sys.stdin.readline)).split()) and (
@@ -119,6 +139,10 @@ async def run(url: str, count: int, batched: bool, rate: int, sample: int) -> di
         "events": [s.events for s in spectators],
         "latencies_ms": [x for s in spectators if s.sampled for x in s.latencies],
         "distinct_sampled": [len(s.seen) for s in spectators if s.sampled],
+        "out_of_order": [s.out_of_order for s in spectators if s.sampled],
+        "talk_frames": [talk.frames] if batched else [],
+        "talk_events": [talk.events] if batched else [],
+        "talk_out_of_order": [talk.out_of_order] if batched else [],
     }
 
 

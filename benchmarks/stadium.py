@@ -228,7 +228,13 @@ def one_crowd(
     events, frames = got.get("events", []), got.get("frames", [])
     latencies = got.get("latencies_ms", [])
     complete = sum(1 for n in events if n >= sent)
-    most = max((b.get("delivered", 0) for b in batches), default=0)
+    talk_frames, talk_events = got.get("talk_frames", []), got.get("talk_events", [])
+    # The crowd's frames of each invocation: the talk-style clients beside a batched crowd get
+    # one frame per record of it (every press is a NESClick), which are not the crowd's.
+    most = max(
+        (b.get("delivered", 0) - len(talk_frames) * b.get("records", 0) for b in batches),
+        default=0,
+    )
     return {
         "spectators": spectators,
         "connect_s": crowd.connect_s,
@@ -242,6 +248,14 @@ def one_crowd(
         # Frames one invocation delivered, per spectator: 1 when batched (under 32 KB).
         "max_frames_per_spectator_per_batch": most / max(1, spectators),
         "spectators_within_one_frame_per_batch": sum(1 for n in frames if n <= len(batches)),
+        # Of the sampled spectators: events that came before an earlier press of their player.
+        "order_checked_spectators": len(got.get("out_of_order", [])),
+        "events_out_of_order": sum(got.get("out_of_order", []))
+        + sum(got.get("talk_out_of_order", [])),
+        # Beside a batched crowd: talk-style clients (no `batched`), one frame per event each.
+        "talk_clients": len(talk_frames),
+        "talk_frames": sum(talk_frames),
+        "talk_events": sum(talk_events),
         "p50_ms": _percentile(latencies, 50),
         "p99_ms": _percentile(latencies, 99),
         "gateway_cpu_s_per_s": usage.cpu_s["gateway"] / took,
@@ -289,8 +303,16 @@ def main(argv: list[str]) -> int:
             f"{row['max_frames_per_spectator_per_batch']:.2f} frames per spectator per batch), "
             f"p50 {row['p50_ms'] or 0:,.0f} ms, p99 {row['p99_ms'] or 0:,.0f} ms, "
             f"gateway {row['gateway_cpu_s_per_s']:.2f} CPU, {row['gateway_peak_rss_mb']:,.0f} MB, "
-            f"backend {row['backend_cpu_s_per_s']:.2f} CPU, {row['backend_peak_rss_mb']:,.0f} MB"
+            f"backend {row['backend_cpu_s_per_s']:.2f} CPU, {row['backend_peak_rss_mb']:,.0f} MB; "
+            f"{row['events_out_of_order']} out of per-key order "
+            f"({row['order_checked_spectators']} spectators checked)"
         )
+        if row["talk_clients"]:
+            print(
+                f"    beside it, {row['talk_clients']} talk-style clients: "
+                f"{row['talk_frames']:,} frames for {row['talk_events']:,} events "
+                f"(of {row['talk_clients'] * row['events_sent']:,})"
+            )
     return 1 if failed else 0
 
 

@@ -3,6 +3,7 @@ not, and the report's section and chart for a run with a skipped batched crowd."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from benchmarks._stadium_crowd import Spectator
@@ -11,8 +12,10 @@ from messages import Source, batched_frames, spectator_frame
 from producer.simulate import nes_click
 
 
-def frame() -> str:
-    event = nes_click("red", "A")
+def frame(color: str = "red", sent_at: int | None = None) -> str:
+    event = nes_click(color, "A")
+    if sent_at is not None:
+        event = dataclasses.replace(event, sent_at=sent_at)
     return spectator_frame(event, Source.KINESIS, event.message)
 
 
@@ -30,6 +33,17 @@ def test_a_spectator_counts_events_in_plain_and_batched_frames() -> None:
     unsampled = Spectator(sampled=False)
     unsampled.received(batch, 1e15)
     assert unsampled.events == 3 and not unsampled.latencies
+
+
+def test_a_sampled_spectator_counts_events_out_of_their_players_order() -> None:
+    spectator = Spectator(sampled=True)
+    spectator.received(frame("red", 1_000), 1e15)
+    spectator.received(frame("blue", 900), 1e15)  # another player's key: its own order
+    [packed] = batched_frames([frame("red", 1_100).encode(), frame("blue", 950).encode()])
+    spectator.received(packed.data.decode(), 1e15)
+    assert spectator.out_of_order == 0
+    spectator.received(frame("red", 1_050), 1e15)  # before red's 1,100, received after it
+    assert spectator.out_of_order == 1
 
 
 def test_the_report_shows_both_crowds_and_says_why_one_was_skipped() -> None:
