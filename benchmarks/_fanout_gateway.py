@@ -21,8 +21,7 @@ from typing import Any
 import aiohttp
 
 from benchmarks._gateway_parts import HANDLERS, SERVICE_YML, STAGE
-from benchmarks.common import ROOT
-from benchmarks.gateway import _cpu_s, _start, _stop
+from benchmarks.common import CLICK, ROOT, kinesis_event, process_cpu_s, start_server, stop_server
 
 __all__ = ["Gateway", "Rate", "measure", "readers", "running_gateway", "signed_ceiling"]
 
@@ -67,7 +66,7 @@ class Gateway:
         return received
 
     def server_cpu_s(self) -> float:
-        return _cpu_s(self.process.pid)
+        return process_cpu_s(self.process.pid)
 
 
 @contextmanager
@@ -81,7 +80,7 @@ def running_gateway(env: dict[str, str], count: int) -> Iterator[Gateway]:
         argv = [sys.executable, "-m", "gateway_adapter", "--config", str(config), "--port", "0",
                 "--stage", STAGE, "--log-level", "WARNING", "--no-triggers",
                 "--connect-rate", "100000"]  # fmt: skip
-        process, url = _start(argv, env, Path(tmp) / "gateway.log")
+        process, url = start_server(argv, env, Path(tmp) / "gateway.log")
         subscribers = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.fanout", "--readers", url, "--count", str(count)],
             stdin=subprocess.PIPE,
@@ -95,7 +94,7 @@ def running_gateway(env: dict[str, str], count: int) -> Iterator[Gateway]:
             if subscribers.stdin is not None:
                 subscribers.stdin.close()
             subscribers.wait(30)
-            _stop(process)
+            stop_server(process)
 
 
 async def readers(url: str, count: int) -> None:
@@ -171,12 +170,11 @@ def signed_ceiling(
 
 def _processor_rate(gateway: Gateway, pipeline: Any, deliverer: Any, events: int) -> Rate:
     """send_iot_message with a Kinesis batch of `events` NESClicks, through `deliverer`."""
-    from benchmarks.fanout import CLICK, _kinesis_event
     from messages import Event
     from processor.handlers import send_iot_message
 
     pipeline.deliverer = deliverer
-    batch = _kinesis_event([Event.create("NESClick", CLICK) for _ in range(events)])
+    batch = kinesis_event([Event.create("NESClick", CLICK) for _ in range(events)])
     before = gateway.received()
     cpu = time.process_time()
     started = time.perf_counter()

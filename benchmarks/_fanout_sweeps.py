@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 
 from benchmarks import results
+from benchmarks.common import CLICK
 from messages import Event, Source, Subscription
 from processor.pipeline import Pipeline
 from processor.store import Connection, ConnectionStore
@@ -27,7 +28,6 @@ __all__ = ["crowd_sweep", "record_sweeps", "subscriber_sweep"]
 
 SUBSCRIBER_COUNTS = (1, 10, 100, 1000)
 CROWD_SIZES = (0, 1000, 3000, 10_000)
-CLICK = {"color": "red", "button": "A", "axis": None, "value": None, "source": "kinesis"}
 _tables = itertools.count()
 
 

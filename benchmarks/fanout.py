@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import os
 import statistics
 import subprocess
@@ -31,18 +30,17 @@ from aiohttp import web
 
 from benchmarks._fanout_gateway import measure, readers
 from benchmarks._fanout_sweeps import record_sweeps
-from benchmarks.common import ROOT, embedded_backend, scoped_environ
+from benchmarks.common import CLICK, ROOT, embedded_backend, kinesis_event, scoped_environ
 from gateway_adapter.bootstrap import bootstrap_resources
 from gateway_adapter.embedded import free_port, wait_for_http
 from gateway_adapter.serverless_config import Options
 from gateway_adapter.service import load_service
 from gateway_adapter.sigv4 import SignatureError, SigV4Verifier
-from messages import Event, Subscription, decode_spectator_frame, encode_kinesis_data
+from messages import Event, Subscription, decode_spectator_frame
 
 __all__ = ["ConnectionsSink", "main"]
 
 REGION = "us-east-1"
-CLICK = {"color": "red", "button": "A", "axis": None, "value": None, "source": "kinesis"}
 
 
 class ConnectionsSink:
@@ -243,25 +241,6 @@ def _scaling(pipeline: Any, domain: str, crowd: int, repeat: int) -> bool:
     return own_ratio < 3 and found.items == 10
 
 
-def _kinesis_event(events: list[Event]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": "red",
-                    "sequenceNumber": f"{49600000000000000000000000000000000000000000000 + i}",
-                    "data": base64.b64encode(encode_kinesis_data(e)).decode(),
-                    "approximateArrivalTimestamp": time.time(),
-                },
-                "eventSource": "aws:kinesis",
-                "eventID": f"shardId-000000000000:{i}",
-            }
-            for i, e in enumerate(events)
-        ]
-    }
-
-
 def _throughput(pipeline: Any, domain: str, sink_url: str, batch: int, baseline: int) -> bool:
     import json
     import urllib.request
@@ -277,7 +256,7 @@ def _throughput(pipeline: Any, domain: str, sink_url: str, batch: int, baseline:
             return int(json.load(response)["frames"])
 
     def run(count: int) -> tuple[float, int, BatchResponse]:
-        event = _kinesis_event([Event.create("NESClick", CLICK) for _ in range(count)])
+        event = kinesis_event([Event.create("NESClick", CLICK) for _ in range(count)])
         before = frames()
         started = time.perf_counter()
         result = send_iot_message.handle(event, None)

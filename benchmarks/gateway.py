@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import resource
-import signal
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from benchmarks._gateway_parts import (
     holder,
     poster,
 )
+from benchmarks.common import process_cpu_s, start_server, stop_server
 
 __all__ = ["main"]
 
@@ -90,7 +90,7 @@ async def _throughput(
                     done.set()
 
         readers = [asyncio.create_task(drain(ws)) for ws in sockets]
-        cpu_before = _cpu_s(pid)
+        cpu_before = process_cpu_s(pid)
         started = time.perf_counter()
         commands = [
             asyncio.create_subprocess_exec(
@@ -121,7 +121,7 @@ async def _throughput(
             # Posters start together; the slowest one bounds the run.
             "seconds": max(max(part["seconds"] for part in parts), 1e-9),
             "wall_s": elapsed,
-            "server_cpu_s": _cpu_s(pid) - cpu_before,
+            "server_cpu_s": process_cpu_s(pid) - cpu_before,
         }
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), 10)
@@ -131,12 +131,6 @@ async def _throughput(
         for ws in sockets:
             await ws.close()
         return result
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (from /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> float:
@@ -168,29 +162,6 @@ def _idle_rss(url: str, pid: int, count: int, concurrency: int) -> dict[str, flo
     holder.stdin.close()
     holder.wait(timeout=120)
     return {"held": held, "rss_before_mb": before, "rss_mb": after, "open_s": opened_s}
-
-
-def _start(argv: list[str], env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], str]:
-    """A server child; its stderr goes to `log`, shown only when it fails to start."""
-    with log.open("w") as errors:
-        process = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=errors, text=True, env=env, cwd=ROOT
-        )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("gateway ready: "):
-        process.kill()
-        raise RuntimeError(f"{argv[2:4]} did not start: {line!r}\n{log.read_text()[-2000:]}")
-    return process, line.split(": ", 1)[1].strip()
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _measure(
@@ -352,11 +323,11 @@ def main(argv: list[str]) -> int:
             ],
         }
         for name, command in servers.items():
-            process, url = _start(command, env, Path(tmp) / f"{name}.log")
+            process, url = start_server(command, env, Path(tmp) / f"{name}.log")
             try:
                 measured[name] = _measure(url, process.pid, args, HOLD_CONCURRENCY)
             finally:
-                _stop(process)
+                stop_server(process)
         reason = sls_offline.unavailable_reason()
         if reason is None:
             node, url = sls_offline.start(Path(tmp) / "serverless-offline.log")

@@ -189,3 +189,59 @@ def test_the_rules_catch_what_they_are_meant_to(tmp_path):
     sample.write_text("import messages.tokens\nfrom producer import cli\nx = {'EventId': 1}\n")
     assert imported_roots(sample) == {"messages", "producer"}
     assert "EventId" in WIRE_FIELDS and "submitIotEvent" in WIRE_FIELDS
+
+
+# -- benchmarks: no circle, no private names --------------------------------------------------
+
+
+def benchmark_imports(path: Path) -> list[tuple[str, str | None]]:
+    """(module, name) for every import of a benchmarks module in `path`, at any depth (a
+    function-local import makes a circle as surely as a top-level one); name is None for
+    `import benchmarks.x`, and for `from benchmarks import x` the module is benchmarks.x."""
+    found: list[tuple[str, str | None]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(a.name, None) for a in node.names if a.name.startswith("benchmarks.")]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            module = node.module if node.level == 0 else f"benchmarks.{node.module}"
+            if module == "benchmarks":
+                found += [(f"benchmarks.{a.name}", None) for a in node.names]
+            elif module.startswith("benchmarks."):
+                found += [(module, a.name) for a in node.names]
+    return found
+
+
+def benchmark_module(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def test_no_benchmark_imports_another_modules_private_names():
+    """A helper module may be private to the package (`_gateway_parts`), but a private name
+    inside a module is that module's own: what two benchmarks share lives in benchmarks.common
+    or a helper module, under a public name."""
+    found = [
+        f"{benchmark_module(path)} imports {name} from {module}"
+        for path in sources("benchmarks")
+        for module, name in benchmark_imports(path)
+        if name is not None and name.startswith("_")
+    ]
+    assert found == []
+
+
+def test_no_import_cycle_among_the_benchmarks():
+    graph = {
+        benchmark_module(path): {module for module, _ in benchmark_imports(path)}
+        for path in sources("benchmarks")
+    }
+    circles: list[str] = []
+
+    def visit(module: str, trail: list[str]) -> None:
+        for imported in sorted(graph.get(module, set())):
+            if imported in trail:
+                circles.append(" -> ".join([*trail[trail.index(imported) :], imported]))
+            elif imported in graph:
+                visit(imported, [*trail, imported])
+
+    for module in sorted(graph):
+        visit(module, [module])
+    assert circles == []
