@@ -1,6 +1,12 @@
 """Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And
 Jitter"): throttled senders that spread out uniformly recover fastest. One formula for every
-retry loop of Tumble (producer, connection store, fan-out); pure, the randomness injected."""
+retry loop of Tumble (producer, connection store, fan-out); pure, the randomness injected.
+
+It is not part of the wire contract, yet it lives here on purpose: messages/ is the one Tumble
+package that both the producer and the processor may import (tests/test_house_rules.py), and
+with processor/ the only one the Lambda artifact ships (serverless.yml package.patterns). In
+processor/ the producer could not reach it; in a package of its own it would need a third
+entry in the artifact for one function."""
 
 from __future__ import annotations
 
