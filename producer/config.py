@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from messages.local import LOCAL_WS_URL
 from messages.tokens import Role, SecretMissing, issue, resolve_secret
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "upload_bucket",
 ]
 
-DEFAULT_WS_URL = "ws://127.0.0.1:3001/local"
+DEFAULT_WS_URL = LOCAL_WS_URL
 # serverless.yml's stream on stage `local`, the one `tumble local` creates (a test checks).
 DEFAULT_STREAM = "tumble-local-iot-events"
 SHIPPER_TOKEN_TTL_S = 3600

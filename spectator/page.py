@@ -15,6 +15,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from messages.local import LOCAL_WS_URL, LOOPBACK, PAGE_PORT
+
 from .auth import SecretMissing, resolve_secret, viewer_token
 from .uploads import IMAGE_BASE, UploadSource, add_upload_routes, upload_source
 
@@ -76,9 +78,9 @@ def _cached(resolve: Callable[[], bytes]) -> Callable[[], bytes]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spectator.page", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--ws-url", default="ws://127.0.0.1:3001/local")
+    parser.add_argument("--host", default=LOOPBACK)
+    parser.add_argument("--port", type=int, default=PAGE_PORT)
+    parser.add_argument("--ws-url", default=LOCAL_WS_URL)
     parser.add_argument("--dist", type=Path, default=DEFAULT_DIST, help="the built page")
     args = parser.parse_args(argv)
     if not (args.dist / "index.html").is_file():

@@ -22,6 +22,7 @@ from messages import (
     ValidationError,
     subscribe_envelope,
 )
+from messages.local import LOCAL_WS_URL
 from messages.tokens import with_token
 
 from .auth import SecretMissing, resolve_secret, viewer_token
@@ -33,7 +34,7 @@ __all__ = ["EXIT_CONNECTION", "EXIT_OK", "EXIT_USAGE", "KEEPALIVE_S", "main", "w
 EXIT_OK = 0
 EXIT_CONNECTION = 1
 EXIT_USAGE = 2
-DEFAULT_URL = "ws://127.0.0.1:3001/local"
+DEFAULT_URL = LOCAL_WS_URL
 # How long the gateway may take to confirm a subscription before we call it lost.
 SUBSCRIBE_TIMEOUT_S = 10.0
 # API Gateway closes a connection that carries no message for 10 minutes (pings do not count);

@@ -4,6 +4,7 @@ who may import what, and where a wire field name may be spelled."""
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -245,3 +246,40 @@ def test_no_import_cycle_among_the_benchmarks():
     for module in sorted(graph):
         visit(module, [module])
     assert circles == []
+
+
+LOCAL_URL_SPELLING = re.compile(r"(?:ws|http)://127\.0\.0\.1:(?:3001|4566|8080)\b")
+
+
+def test_the_local_endpoints_are_spelled_once_in_messages_local():
+    """Every default of the fixed local interface comes from messages.local; a second spelling
+    is how the producer, the page and the watcher once drifted apart (docstrings may say it)."""
+    spelled = []
+    for package in ("messages", "processor", "producer", "spectator", "tumble", "benchmarks"):
+        for path in sources(package):
+            if path.name == "local.py" and path.parent.name == "messages":
+                continue
+            tree = ast.parse(path.read_text())
+            skipped = _docstrings(tree)
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and id(node) not in skipped
+                    and LOCAL_URL_SPELLING.search(node.value)
+                ):
+                    spelled.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not spelled, f"spell these with messages.local: {spelled}"
+
+
+def test_the_gateway_adapters_own_defaults_agree_with_messages_local():
+    """gateway_adapter/ may import no Tumble package, so its command-line defaults are its own;
+    they must still be the ports of the interface that stays fixed."""
+    from gateway_adapter import connection
+    from messages import local
+
+    main = (ROOT / "gateway_adapter" / "__main__.py").read_text()
+    embedded = (ROOT / "gateway_adapter" / "embedded.py").read_text()
+    assert f'"--port", type=int, default={local.GATEWAY_PORT}' in main
+    assert f'"--port", type=int, default={local.AWS_PORT}' in embedded
+    assert connection.GatewayConfig(stage=local.STAGE).port == local.GATEWAY_PORT

@@ -13,6 +13,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from messages.local import AWS_PORT, GATEWAY_PORT, LOOPBACK, PAGE_PORT, STAGE
 from messages.tokens import PARAMETER_ENV
 
 __all__ = [
@@ -29,10 +30,8 @@ __all__ = [
     "session",
 ]
 
-STAGE = "local"
-LOOPBACK = "127.0.0.1"
 LOCAL_REGION = "us-east-1"
-LOCAL_AWS_ENDPOINT = f"http://{LOOPBACK}:4566"
+LOCAL_AWS_ENDPOINT = f"http://{LOOPBACK}:{AWS_PORT}"
 # Where `tumble local` stores the token secret on its backend (serverless.yml names it for the
 # functions as TUMBLE_TOKEN_SECRET_PARAMETER with stage `local`).
 LOCAL_SECRET_PARAMETER = "/tumble/local/token-secret"  # noqa: S105 - a name, not a secret
@@ -46,10 +45,10 @@ class Ports:
     """The fixed local interface: AWS on 4566, the WebSocket API on 3001, the page on 8080;
     with host-mode LocalStack on 4566, DynamoDB on the embedded backend at 4567."""
 
-    aws: int = 4566
-    gateway: int = 3001
-    page: int = 8080
-    dynamodb: int = 4567
+    aws: int = AWS_PORT
+    gateway: int = GATEWAY_PORT
+    page: int = PAGE_PORT
+    dynamodb: int = AWS_PORT + 1
 
 
 def has_credentials(environ: Mapping[str, str]) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway_adapter.serverless_config import Options
 from gateway_adapter.service import Service, load_service
+from messages.local import LOOPBACK, PAGE_PORT
 from messages.tokens import PARAMETER_ENV
 
 __all__ = ["WEBSOCKET_OUTPUT", "DeployedStage", "Stage", "read_stage", "stack_output"]
@@ -82,7 +83,8 @@ class DeployedStage:
             f"  AWS_REGION={shlex.quote(self.stage.region)} tumble produce --simulate 4 "
             f"--ws-url {url} --stream {stream} "
             f'--token "$({self.token_command("shipper")})"',
-            "the race page for it (pictures by pre-signed URL; open http://127.0.0.1:8080):",
+            "the race page for it (pictures by pre-signed URL; "
+            f"open http://{LOOPBACK}:{PAGE_PORT}):",
             f"  AWS_REGION={shlex.quote(self.stage.region)} "
             f"TUMBLE_TOKEN_SECRET_PARAMETER={shlex.quote(self.stage.secret_parameter)} "
             f"UPLOAD_BUCKET={shlex.quote(self.stage.upload_bucket)} "
