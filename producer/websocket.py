@@ -1,8 +1,10 @@
-"""The WebSocket path: websocket-client, reconnecting with backoff, buffering while away.
+"""The WebSocket path: aiohttp's client on the producer's own loop, reconnecting with backoff,
+buffering while away.
 
-websocket-client is blocking, so its calls run in worker threads while the event loop owns the
-buffer and the decisions. While disconnected, frames wait in a bounded buffer; when it
-overflows the OLDEST frame goes (a race cares about the latest presses) and is counted."""
+The loop owns the buffer, the socket and the decisions, as it owns the Kinesis path, so no
+thread hands results back (the path once ran websocket-client in worker threads). While
+disconnected, frames wait in a bounded buffer; when it overflows the OLDEST frame goes (a race
+cares about the latest presses) and is counted."""
 
 from __future__ import annotations
 
@@ -10,13 +12,12 @@ import asyncio
 import contextlib
 import random
 import sys
-import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
 
-import websocket as wsc
+import aiohttp
+from yarl import URL
 
 from messages import Answer, classify_answer
 
@@ -36,8 +37,12 @@ DEFAULT_BUFFER = 10_000
 # restarted gateway is found again quickly.
 RECONNECT_POLICY = RetryPolicy(max_attempts=0, base_s=0.1, cap_s=5.0)
 CONNECT_TIMEOUT_S = 5.0
-# Frames handed to one worker-thread call: bounds the time a close has to wait for a send.
+CLOSE_TIMEOUT_S = 1.0
+# Frames sent before the path yields the loop once: a burst of thousands never holds up the
+# Kinesis path or a reader.
 SEND_CHUNK = 200
+# What a failed write raises: the peer gone (reset, closing transport) or the socket closed.
+_SEND_ERRORS = (ConnectionError, aiohttp.ClientError, RuntimeError)
 
 
 # How long a close waits, after the last send, for the gateway's answers to the submits still
@@ -79,16 +84,18 @@ class WebSocketPath:
         self.stats = WebSocketStats()
         self.connected = asyncio.Event()
         self._wake = asyncio.Event()
-        self._ws: Any = None
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._closing = False
         self._in_flight: list[str] = []
         self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # The reader of each connection and the closes of dropped ones, kept so none is
+        # collected mid-flight and close() can wait for them.
+        self._background: set[asyncio.Task[None]] = set()
         self.warnings = Warnings("websocket")
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._task = self._loop.create_task(self.run(), name="websocket-path")
+        self._task = asyncio.get_running_loop().create_task(self.run(), name="websocket-path")
 
     def offer(self, frame: str) -> None:
         """Buffer one frame, never waiting; the oldest makes room when the buffer is full."""
@@ -115,51 +122,54 @@ class WebSocketPath:
             frames = [self.buffer.popleft() for _ in range(min(SEND_CHUNK, len(self.buffer)))]
             ws = self._ws
             self._in_flight = frames
-            count, error = await asyncio.to_thread(_send_all, ws, frames)
+            count, error = await _send_all(ws, frames)
             self._in_flight = []
             self.stats.sent += count
             if error is not None:
                 self.buffer.extendleft(reversed(frames[count:]))
                 self.warnings.once(f"connection lost ({error}); reconnecting")
                 self._drop(ws)
+            await asyncio.sleep(0)
 
     async def _connect(self) -> bool:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
         try:
-            url = self.url()
-            ws = await asyncio.to_thread(wsc.create_connection, url, timeout=CONNECT_TIMEOUT_S)
-        except wsc.WebSocketBadStatusException as error:
+            # encoded=True: the token goes out in the query string byte for byte.
+            url = URL(self.url(), encoded=True)
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                ws = await self._session.ws_connect(
+                    url,
+                    compress=0,  # websocket-client never offered deflate; the gateway has none
+                    max_msg_size=0,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT_S),
+                )
+        except aiohttp.WSServerHandshakeError as error:
             self.stats.refused += 1
-            self.warnings.once(f"handshake refused: HTTP {error.status_code}")
+            self.warnings.once(f"handshake refused: HTTP {error.status}")
             return False
-        except (OSError, wsc.WebSocketException) as error:
+        except (OSError, TimeoutError, aiohttp.ClientError) as error:
             self.warnings.once(f"cannot connect ({type(error).__name__}); retrying with backoff")
             return False
         self._ws = ws
         self.stats.connects += 1
         self.warnings.reset()
         self.connected.set()
-        threading.Thread(
-            target=self._read, args=(ws,), name="websocket-reader", daemon=True
-        ).start()
+        self._spawn(self._read(ws))
         return True
 
-    def _read(self, ws: Any) -> None:
+    def _spawn(self, coroutine: Coroutine[None, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """Reads what the server says (error frames) and notices when it goes away."""
-        while True:
-            try:
-                frame = ws.recv()
-            except wsc.WebSocketTimeoutException:
-                continue
-            except (OSError, wsc.WebSocketException):
-                break
-            if not frame:  # a close frame arrived
-                break
-            self._count_answer(frame)
-        loop = self._loop
-        if loop is not None:
-            # RuntimeError: the loop has closed, nobody is left to tell.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._drop, ws)
+        with contextlib.suppress(*_SEND_ERRORS):
+            async for message in ws:
+                if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                    self._count_answer(message.data)
+        self._drop(ws)
 
     def _count_answer(self, frame: str | bytes) -> None:
         answer = classify_answer(frame)
@@ -173,12 +183,12 @@ class WebSocketPath:
         if stats.failed + stats.rejected + stats.other_frames <= 3:
             print(f"producer: websocket: server said {frame!r}", file=sys.stderr, flush=True)
 
-    def _drop(self, ws: Any) -> None:
-        if self._ws is ws and ws is not None:
+    def _drop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        if self._ws is ws:
             self._ws = None
             self.connected.clear()
             self._wake.set()
-            threading.Thread(target=_close_quietly, args=(ws,), daemon=True).start()
+            self._spawn(_close_quietly(ws))
 
     async def close(self, timeout_s: float) -> None:
         """Send what is buffered within `timeout_s`; what is still left counts as dropped."""
@@ -198,18 +208,31 @@ class WebSocketPath:
         self._in_flight = []
         ws, self._ws = self._ws, None
         if ws is not None:
-            await asyncio.to_thread(_close_quietly, ws)
+            await _close_quietly(ws)
+        if self._background:  # readers end with their sockets; closes are bounded
+            _, pending = await asyncio.wait(set(self._background), timeout=CLOSE_TIMEOUT_S)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
-def _send_all(ws: Any, frames: list[str]) -> tuple[int, str | None]:
+async def _send_all(
+    ws: aiohttp.ClientWebSocketResponse, frames: list[str]
+) -> tuple[int, str | None]:
     for index, frame in enumerate(frames):
+        if ws.closed:
+            return index, "closed"
         try:
-            ws.send(frame)
-        except (OSError, wsc.WebSocketException) as error:
+            await ws.send_str(frame)
+        except _SEND_ERRORS as error:
             return index, type(error).__name__
     return len(frames), None
 
 
-def _close_quietly(ws: Any) -> None:
-    with contextlib.suppress(OSError, wsc.WebSocketException):
-        ws.close(timeout=1)
+async def _close_quietly(ws: aiohttp.ClientWebSocketResponse) -> None:
+    with contextlib.suppress(*_SEND_ERRORS, TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT_S):
+            await ws.close()
