@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -97,10 +98,15 @@ def test_control_frames_and_garbage() -> None:
 
 def test_a_batched_frame_is_each_of_its_events_in_order() -> None:
     state = WatchState()
-    presses = [_press(color) for color in ("red", "blue", "red")]
+    # One sent_at for all three: each press's latency is then exactly 200 ms, whatever the
+    # clock did between creating them (CI once saw 199).
+    first = _press("red")
+    presses = [
+        dataclasses.replace(_press(c), sent_at=first.sent_at) for c in ("red", "blue", "red")
+    ]
     frames = [spectator_frame(p, Source.KINESIS, p.message).encode() for p in presses]
     [batch] = batched_frames(frames)
-    received = list(state.receive_frames(batch.data, presses[0].sent_at + 200))
+    received = list(state.receive_frames(batch.data, first.sent_at + 200))
     assert [r.frame["event_id"] for r in received] == [p.event_id for p in presses]
     assert {r.kind for r in received} == {"event"} and state.events == 3
     assert state.latency["kinesis"].summary()["p50"] == 200
