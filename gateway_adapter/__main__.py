@@ -1,5 +1,5 @@
 """`python -m gateway_adapter`: the local API Gateway WebSocket API, its @connections API and
-the Lambda runtime for one serverless.yml service, plus its Kinesis stream triggers.
+the Lambda runtime for one serverless.yml service, plus its Kinesis stream and SQS triggers.
 
 SIGINT/SIGTERM close every connection (each with its $disconnect), stop the triggers and
 exit 0."""
@@ -24,6 +24,7 @@ from .logs import configure_logging
 from .sandboxes import ArtifactError
 from .serverless_config import DEFAULT_ACCOUNT_ID, ConfigError, Options
 from .service import Service, load_service
+from .sqs_esm.config import MappingError
 
 if TYPE_CHECKING:
     from .sandboxes import Sandboxes
@@ -64,7 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "takes its share); past it an invocation is throttled (default %(default)s, Lambda's)",
     )
     parser.add_argument("--triggers-only", action="store_true", help="no HTTP server")
-    parser.add_argument("--no-triggers", action="store_true", help="no stream triggers")
+    parser.add_argument("--no-triggers", action="store_true", help="no stream or sqs triggers")
     parser.add_argument("--poll-interval", type=float, default=1.0, metavar="S")
     artifact = parser.add_mutually_exclusive_group()
     artifact.add_argument(
@@ -124,6 +125,7 @@ async def serve(args: argparse.Namespace, service: Service) -> int:
         loop.add_signal_handler(sig, stop.set)
     gateway: Gateway | None = None
     esm: Any = None
+    sqs_esm: Any = None
     try:
         await runtime.warm()
         # Triggers first: once the WebSocket API answers, a record put on the stream is
@@ -134,6 +136,12 @@ async def serve(args: argparse.Namespace, service: Service) -> int:
             esm = EventSourceMappings(service, runtime.invoke, poll_interval=args.poll_interval)
             await esm.start()
             log.info("stream triggers running: %d", len(service.triggers))
+        if service.sqs_triggers and not args.no_triggers:
+            from .sqs_esm.poller import SqsEventSourceMappings
+
+            sqs_esm = SqsEventSourceMappings(service, runtime.invoke)
+            await sqs_esm.start()
+            log.info("sqs triggers running: %d", len(sqs_esm.triggers))
         if not args.triggers_only:
             config = GatewayConfig(
                 stage=args.stage,
@@ -155,6 +163,8 @@ async def serve(args: argparse.Namespace, service: Service) -> int:
     finally:
         if gateway is not None:
             await gateway.stop()
+        if sqs_esm is not None:
+            await sqs_esm.stop()
         if esm is not None:
             await esm.stop()
         await runtime.close()
@@ -202,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(serve(args, service))
-    except ArtifactError as error:
+    except (ArtifactError, MappingError) as error:
         print(f"gateway_adapter: {error}", file=sys.stderr, flush=True)
         return 2
     except OSError as error:

@@ -6,6 +6,7 @@ step reports whether it created or found the resource."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ QUEUE_ATTRIBUTES = (
     "VisibilityTimeout",
     "FifoQueue",
     "ContentBasedDeduplication",
+    "RedrivePolicy",
+    "RedriveAllowPolicy",
 )
 ClientFactory = Callable[[str], Any]
 ResourceKind = Literal["stream", "table", "bucket", "queue", "topic"]
@@ -54,7 +57,7 @@ def bootstrap_resources(service: Service, client: ClientFactory) -> list[Change]
         "AWS::SNS::Topic": _topic,
     }
     changes = []
-    for logical_id, resource in service.resources.items():
+    for logical_id, resource in _in_dependency_order(service.resources):
         key = f"resources.Resources.{logical_id}"
         if not isinstance(resource, dict) or "Type" not in resource:
             raise ConfigError(service.path, key, "must be a mapping with a Type")
@@ -64,8 +67,55 @@ def bootstrap_resources(service: Service, client: ClientFactory) -> list[Change]
         properties = resource.get("Properties") or {}
         if not isinstance(properties, dict):
             raise ConfigError(service.path, f"{key}.Properties", "must be a mapping")
+        if resource["Type"] == "AWS::SQS::Queue":
+            properties = _queue_policies(service, f"{key}.Properties", properties)
         changes.append(create(client, logical_id, properties))
     return changes
+
+
+def _in_dependency_order(resources: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Queues with a RedrivePolicy last: SQS refuses a dead-letter target that does not exist
+    yet, and CloudFormation orders them the same way through the policy's Fn::GetAtt."""
+
+    def redrives(item: tuple[str, Any]) -> bool:
+        resource = item[1]
+        return (
+            isinstance(resource, dict)
+            and resource.get("Type") == "AWS::SQS::Queue"
+            and isinstance(resource.get("Properties"), dict)
+            and "RedrivePolicy" in resource["Properties"]
+        )
+
+    return sorted(resources.items(), key=redrives)
+
+
+def _queue_policies(service: Service, key: str, props: dict[str, Any]) -> dict[str, Any]:
+    """RedrivePolicy and RedriveAllowPolicy as CreateQueue wants them: JSON strings, with the
+    `Fn::GetAtt [X, Arn]` CloudFormation would resolve already resolved."""
+    resolved = dict(props)
+    for name in ("RedrivePolicy", "RedriveAllowPolicy"):
+        policy = props.get(name)
+        if policy is None or isinstance(policy, str):
+            continue
+        if not isinstance(policy, dict):
+            raise ConfigError(service.path, f"{key}.{name}", "must be a mapping or JSON text")
+        resolved[name] = json.dumps(
+            {field: _arns(service, f"{key}.{name}.{field}", v) for field, v in policy.items()}
+        )
+    return resolved
+
+
+def _arns(service: Service, key: str, node: Any) -> Any:
+    if isinstance(node, list):
+        return [_arns(service, key, item) for item in node]
+    if isinstance(node, dict):
+        target = node.get("Fn::GetAtt")
+        if len(node) == 1 and isinstance(target, list) and len(target) == 2:
+            if target[1] != "Arn":
+                raise ConfigError(service.path, key, "only Fn::GetAtt [Resource, Arn] resolves")
+            return service.resource_arn(str(target[0]))
+        raise ConfigError(service.path, key, "must be an ARN or Fn::GetAtt [Resource, Arn]")
+    return node
 
 
 def _exists(error: ClientError, *codes: str) -> bool:

@@ -11,11 +11,13 @@ from typing import Any
 
 from .intrinsics import evaluate, pseudo_parameters
 from .serverless_config import ConfigError, Options, load_document, resolve
+from .sqs_esm.config import SqsTrigger, parse_sqs_event
 
 __all__ = [
     "Authorizer",
     "Function",
     "Service",
+    "SqsTrigger",
     "StreamTrigger",
     "WebSocketRoute",
     "load_service",
@@ -104,6 +106,8 @@ class Service:
     triggers: tuple[StreamTrigger, ...]
     resources: Mapping[str, Any]
     document: Mapping[str, Any] = field(repr=False)
+    # `sqs` events: the SQS event source mappings (gateway_adapter.sqs_esm).
+    sqs_triggers: tuple[SqsTrigger, ...] = ()
 
     def reserved_concurrency(self) -> dict[str, int]:
         """Each function's `reservedConcurrency`, for those that set one."""
@@ -203,6 +207,7 @@ class _Parser:
         )
         routes: dict[str, WebSocketRoute] = {}
         triggers: list[StreamTrigger] = []
+        sqs_triggers: list[SqsTrigger] = []
         for fname, spec in functions_raw.items():
             events = spec.get("events") or []
             if not isinstance(events, list):
@@ -222,7 +227,19 @@ class _Parser:
                     routes[route.route_key] = route
                 elif "stream" in event:
                     triggers.append(self.trigger(fname, event["stream"], f"{key}.stream", service))
-        return replace(service, routes=routes, triggers=tuple(triggers))
+                elif "sqs" in event:
+                    sqs_triggers.append(
+                        parse_sqs_event(
+                            fname,
+                            event["sqs"],
+                            f"{key}.sqs",
+                            lambda node, at: self.arn(node, at, service),
+                            self.path,
+                        )
+                    )
+        return replace(
+            service, routes=routes, triggers=tuple(triggers), sqs_triggers=tuple(sqs_triggers)
+        )
 
     def environment(self, raw: Any, key: str) -> dict[str, str]:
         env = self.mapping(raw, key)
