@@ -41,7 +41,9 @@ async def _tables(duration: float):
 
 def test_only_one_runner_holds_a_lease_and_expiry_allows_takeover(fresh_aws):
     async def scenario():
-        client, a, b = await _tables(0.5)
+        # Two seconds of lease: long enough that the held-lease checks below never
+        # see it expire on a loaded CI machine (0.5 s did, once), short enough to wait out.
+        client, a, b = await _tables(2.0)
         try:
             await a.create("k", "shardId-0", TRIM_HORIZON, ("shardId-p",))
             await b.create("k", "shardId-0", "999")  # exists: left as it is
@@ -59,7 +61,7 @@ def test_only_one_runner_holds_a_lease_and_expiry_allows_takeover(fresh_aws):
                 await b.take(b_view)  # held and not expired
             await a.renew(a_view)
             await a.checkpoint(a_view, "17")
-            await asyncio.sleep(0.6)
+            await asyncio.sleep(2.1)
             b_view = (await b.scan())[0]["k"]
             assert b_view.available("runner-b", time.time())
             await b.take(b_view)
