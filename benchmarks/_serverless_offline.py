@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 
 __all__ = ["FOLDER", "HOLD_CONCURRENCY", "start", "stop", "unavailable_reason"]
 

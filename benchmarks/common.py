@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gateway_adapter.embedded import free_port, wait_for_http
+from gateway_adapter.embedded.backend import free_port, wait_for_http
 from messages import Event, encode_kinesis_data
 
 __all__ = [

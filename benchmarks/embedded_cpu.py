@@ -7,7 +7,7 @@ real boto3 client, and reads the server's CPU time (user + system, from psutil) 
 loop: CPU per request, and the client's wall time per request. Each loop runs back to back and
 again with a pause between calls (the server's caches and the CPU's clock cool down then, as
 they do under a game's real traffic). `--without NAME` leaves one of the server's patches off
-(gateway_adapter/patches/): what each one gains is a run with it against one without."""
+(gateway_adapter/embedded/patches/): what each one gains is a run with it against one without."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import psutil
 
 from benchmarks import results
 from benchmarks.common import ROOT
-from gateway_adapter.embedded import free_port, wait_for_http
+from gateway_adapter.embedded.backend import free_port, wait_for_http
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef

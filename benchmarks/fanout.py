@@ -31,12 +31,12 @@ from aiohttp import web
 from benchmarks._fanout_gateway import measure, readers
 from benchmarks._fanout_sweeps import record_sweeps
 from benchmarks.common import CLICK, ROOT, embedded_backend, kinesis_event, scoped_environ
-from gateway_adapter.bootstrap import bootstrap_resources
-from gateway_adapter.embedded import free_port, wait_for_http
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import load_service
-from gateway_adapter.sigv4 import SignatureError, SigV4Verifier
+from gateway_adapter.apigateway.sigv4 import SignatureError, SigV4Verifier
+from gateway_adapter.embedded.backend import free_port, wait_for_http
 from messages import Event, Subscription, decode_spectator_frame
+from serverless_model.bootstrap import bootstrap_resources
+from serverless_model.config import Options
+from serverless_model.service import load_service
 
 __all__ = ["ConnectionsSink", "main"]
 

@@ -37,7 +37,7 @@ import websocket
 
 from benchmarks._race_record import record_race
 from benchmarks._race_spectator import SpectatorProcess
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 from messages import (
     COLORS,
     Event,

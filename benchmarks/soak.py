@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 import websocket
 
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 from messages import Subscription, decode_spectator_frame
 from messages.envelopes import subscribe_envelope
 from messages.tokens import Role, issue, with_token

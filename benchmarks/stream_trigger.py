@@ -7,8 +7,8 @@
    GetRecords loop reading the same records in the same run (with the same raw parsing the
    trigger's client uses), which bounds what any poller can reach on this backend. Measured on
    the embedded backend as `tumble local` runs it (GetRecords served by
-   gateway_adapter.patches.moto_kinesis), and again with moto's own GetRecords (`--plain-moto`),
-   whose generic serializer is then the limit.
+   gateway_adapter.embedded.patches.moto_kinesis), and again with moto's own GetRecords
+   (`--plain-moto`), whose generic serializer is then the limit.
 
 It starts its own embedded backend as a child process on a free loopback port, so moto does
 not compete with the poller for this process's GIL."""
@@ -32,7 +32,7 @@ from benchmarks import results
 from benchmarks.common import ROOT, embedded_backend
 from gateway_adapter.esm import EventSourceMappings
 from gateway_adapter.esm.events import KinesisBatchEvent, raw_kinesis_parsing
-from gateway_adapter.service import Function, Service, StreamTrigger
+from serverless_model.service import Function, Service, StreamTrigger
 
 __all__ = ["main"]
 

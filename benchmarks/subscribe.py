@@ -25,11 +25,11 @@ import boto3
 import psutil
 
 from benchmarks.common import ROOT, embedded_backend
-from gateway_adapter.bootstrap import bootstrap_resources
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import load_service
 from messages import COLORS, MAX_SUBSCRIPTIONS, Subscription
 from processor.store import Connection, ConnectionStore
+from serverless_model.bootstrap import bootstrap_resources
+from serverless_model.config import Options
+from serverless_model.service import load_service
 
 __all__ = ["main"]
 

@@ -17,17 +17,18 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .concurrency import DEFAULT_ACCOUNT_CONCURRENCY, ConcurrencyPool
-from .connection import GatewayConfig
-from .limits import CONNECT_RATE_PER_S, IDLE_TIMEOUT_S, MAX_LIFETIME_S
-from .logs import configure_logging
-from .sandboxes import ArtifactError
-from .serverless_config import DEFAULT_ACCOUNT_ID, ConfigError, Options
-from .service import Service, load_service
-from .sqs_esm.config import MappingError
+from serverless_model.config import DEFAULT_ACCOUNT_ID, ConfigError, Options
+from serverless_model.service import Service, load_service
+
+from .apigateway.connection import GatewayConfig
+from .apigateway.limits import CONNECT_RATE_PER_S, IDLE_TIMEOUT_S, MAX_LIFETIME_S
+from .apigateway.logs import configure_logging
+from .lambda_runtime.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, ConcurrencyPool
+from .lambda_runtime.sandboxes import ArtifactError
+from .sqs_esm.decisions import MappingError
 
 if TYPE_CHECKING:
-    from .sandboxes import Sandboxes
+    from .lambda_runtime.sandboxes import Sandboxes
 
 __all__ = ["main", "parse_args"]
 
@@ -106,15 +107,15 @@ def _account_id() -> str:
 def _sandboxes(args: argparse.Namespace, service: Service) -> Sandboxes | None:
     if not (args.artifact or args.from_artifact):
         return None
-    from .sandboxes import Sandboxes, artifact_paths
+    from .lambda_runtime.sandboxes import Sandboxes, artifact_paths
 
     artifact = args.artifact.resolve() if args.artifact else None
     return Sandboxes(service, artifact_paths(service, artifact), python=args.python)
 
 
 async def serve(args: argparse.Namespace, service: Service) -> int:
-    from .runtime import LambdaRuntime
-    from .server import Gateway
+    from .apigateway.server import Gateway
+    from .lambda_runtime.runtime import LambdaRuntime
 
     runtime = LambdaRuntime(
         service, sandboxes=_sandboxes(args, service), concurrency=args.concurrency

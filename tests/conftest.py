@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 
-from gateway_adapter.bootstrap import bootstrap_resources
-from gateway_adapter.embedded import EmbeddedAws
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import Service, load_service
+from gateway_adapter.embedded.backend import EmbeddedAws
+from serverless_model.bootstrap import bootstrap_resources
+from serverless_model.config import Options
+from serverless_model.service import Service, load_service
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERLESS_YML = ROOT / "serverless.yml"

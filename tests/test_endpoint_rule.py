@@ -1,6 +1,6 @@
 """One rule for where a connection's @connections API is: the processor's (what runs in Lambda)
-follows the one the emulator documents (gateway_adapter.events' docstring) on every domain
-name."""
+follows the one the emulator documents (gateway_adapter.apigateway.events' docstring) on every
+domain name."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ DOMAINS = [
 
 
 def documented_rule(domain: str, stage: str, env: dict[str, str]) -> str:
-    """gateway_adapter.events' docstring, read literally: the configured endpoint, else HTTP for
-    a loopback host (127.0.0.1, localhost in any case, [::1]; a bare ::1 is no host:port),
+    """gateway_adapter.apigateway.events' docstring, read literally: the configured endpoint, else
+    HTTP for a loopback host (127.0.0.1, localhost in any case, [::1]; a bare ::1 is no host:port),
     else HTTPS."""
     explicit = env.get("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")
     if explicit:

@@ -275,11 +275,11 @@ def test_the_local_endpoints_are_spelled_once_in_messages_local():
 def test_the_gateway_adapters_own_defaults_agree_with_messages_local():
     """gateway_adapter/ may import no Tumble package, so its command-line defaults are its own;
     they must still be the ports of the interface that stays fixed."""
-    from gateway_adapter import connection
+    from gateway_adapter.apigateway import connection
     from messages import local
 
     main = (ROOT / "gateway_adapter" / "__main__.py").read_text()
-    embedded = (ROOT / "gateway_adapter" / "embedded.py").read_text()
+    embedded = (ROOT / "gateway_adapter" / "embedded" / "backend.py").read_text()
     assert f'"--port", type=int, default={local.GATEWAY_PORT}' in main
     assert f'"--port", type=int, default={local.AWS_PORT}' in embedded
     assert connection.GatewayConfig(stage=local.STAGE).port == local.GATEWAY_PORT

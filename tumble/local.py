@@ -34,11 +34,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gateway_adapter.bootstrap import bootstrap_resources
-from gateway_adapter.embedded import wait_for_http
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import Service, load_service
+from gateway_adapter.embedded.backend import wait_for_http
 from messages.tokens import PARAMETER_ENV, SECRET_ENV
+from serverless_model.bootstrap import bootstrap_resources
+from serverless_model.config import Options
+from serverless_model.service import Service, load_service
 
 from .backend import Backend, BackendError, choose_backend, start_localstack, stop_localstack
 from .local_backends import embedded_part, host_localstack_part, localstack_routes

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway_adapter.service import Service
+from serverless_model.service import Service
 
 __all__ = ["Child", "Part", "shared_environment", "tail", "warning_lines"]
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from gateway_adapter.concurrency import DEFAULT_ACCOUNT_CONCURRENCY
+from gateway_adapter.lambda_runtime.concurrency import DEFAULT_ACCOUNT_CONCURRENCY
 
 from .cost import (
     ESM_POLL_S,

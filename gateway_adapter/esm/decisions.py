@@ -10,7 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..service import StreamTrigger
+from serverless_model.service import StreamTrigger
+
 from .events import KinesisEventRecord, StreamRecord
 
 __all__ = [

@@ -20,7 +20,8 @@ from typing import Any
 
 import aiobotocore.session
 
-from ..service import Service, StreamTrigger
+from serverless_model.service import Service, StreamTrigger
+
 from .decisions import ITERATOR_LIFETIME_S
 from .destinations import Destinations
 from .events import raw_kinesis_parsing, role_arn

@@ -15,7 +15,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..service import StreamTrigger
+from serverless_model.service import StreamTrigger
+
 from .decisions import (
     GET_RECORDS_LIMIT,
     ITERATOR_LIFETIME_S,

@@ -7,13 +7,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["MAX_PAYLOAD_BYTES", "RECEIVE_LIMIT", "RECEIVE_WAIT_LIMIT_S", "failed_ids"]
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "RECEIVE_LIMIT",
+    "RECEIVE_WAIT_LIMIT_S",
+    "MappingError",
+    "failed_ids",
+]
 
 # Lambda quota: a synchronous invocation payload is at most 6 MB.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 # SQS ReceiveMessage: MaxNumberOfMessages 1-10, WaitTimeSeconds 0-20.
 RECEIVE_LIMIT = 10
 RECEIVE_WAIT_LIMIT_S = 20
+
+
+class MappingError(ValueError):
+    """CreateEventSourceMapping would refuse this trigger (Lambda's own validation)."""
 
 
 def failed_ids(

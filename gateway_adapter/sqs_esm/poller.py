@@ -23,12 +23,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiobotocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .config import MappingError, SqsTrigger
-from .decisions import MAX_PAYLOAD_BYTES, RECEIVE_LIMIT, RECEIVE_WAIT_LIMIT_S, failed_ids
+from serverless_model.sqs import SqsTrigger
+
+from .decisions import (
+    MAX_PAYLOAD_BYTES,
+    RECEIVE_LIMIT,
+    RECEIVE_WAIT_LIMIT_S,
+    MappingError,
+    failed_ids,
+)
 from .events import SqsBatchEvent, SqsEventRecord, batch_event, event_record, record_size
 
 if TYPE_CHECKING:
-    from ..service import Service
+    from serverless_model.service import Service
 
 __all__ = [
     "DEFAULT_MAXIMUM_CONCURRENCY",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway_adapter.sandboxes import find_python
+from gateway_adapter.lambda_runtime.sandboxes import find_python
 from tumble.packaging import build_artifact, read_spec
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import load_service
+from serverless_model.config import Options
+from serverless_model.service import load_service
 from tumble.packaging import (
     MAX_UNZIPPED_BYTES,
     MAX_ZIPPED_BYTES,

@@ -17,7 +17,7 @@ import websocket
 
 from messages import Event, Subscription, encode_kinesis_data, submit_envelope, subscribe_envelope
 from processor.store import ConnectionStore
-from tests.gateway_adapter.test_sandboxes import children_of
+from tests.gateway_adapter.lambda_runtime.test_sandboxes import children_of
 from tests.processor import conftest as processor_fixtures
 from tests.processor.conftest import REGION, GatewayProcess, StoredItems, make_token
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from gateway_adapter.serverless_config import ConfigError
+from serverless_model.config import ConfigError
 from tumble.packaging import LambdaPlatform, PackagingError, build_artifact, check_consistent
 from tumble.packaging import read_spec as read_package_spec
 from tumble.packaging.patterns import matching_files

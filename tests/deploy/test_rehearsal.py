@@ -3,7 +3,7 @@ the embedded backend's STS and SSM, then the packaged templates deployed there a
 (tests/deploy/rehearsal.py), then the URL and the command lines it prints, one of which is run.
 
 What this proves: CloudFormation (moto's) evaluates serverless.yml's intrinsics to the same
-names the local stack computes (gateway_adapter.intrinsics), the resources and the trigger come
+names the local stack computes (serverless_model.intrinsics), the resources and the trigger come
 out as configured, and `tumble token` as printed signs with the stage's secret."""
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ from typing import Any
 import boto3
 import pytest
 
-from gateway_adapter.connection import GatewayConfig
-from gateway_adapter.runtime import LambdaRuntime
-from gateway_adapter.server import Gateway
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import load_service
+from gateway_adapter.apigateway.connection import GatewayConfig
+from gateway_adapter.apigateway.server import Gateway
+from gateway_adapter.lambda_runtime.runtime import LambdaRuntime
+from serverless_model.config import Options
+from serverless_model.service import load_service
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "chat"
 CHAT_YML = FIXTURES / "serverless.yml"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 from tumble.backend import localstack_health
 from tumble.localstack_host import (
     host_environment,

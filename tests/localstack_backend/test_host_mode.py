@@ -15,14 +15,14 @@ import psutil
 import pytest
 import websocket
 
-from gateway_adapter.bootstrap import bootstrap_resources
-from gateway_adapter.embedded import free_port
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import load_service
+from gateway_adapter.embedded.backend import free_port
 from messages import Source, Subscription, decode_spectator_frame, encode_kinesis_data
 from messages.envelopes import FRAME_EVENT_ID, FRAME_SOURCE, submit_envelope, subscribe_envelope
 from messages.tokens import Role, issue, with_token
 from producer.simulate import nes_click
+from serverless_model.bootstrap import bootstrap_resources
+from serverless_model.config import Options
+from serverless_model.service import load_service
 from tests.conftest import ROOT, SERVERLESS_YML
 from tests.localstack_backend.conftest import require_host_mode
 from tests.tumble.test_local import Stack, port_is_free, stack_env

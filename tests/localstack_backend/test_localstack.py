@@ -8,9 +8,9 @@ import subprocess
 import boto3
 import pytest
 
-from gateway_adapter.bootstrap import bootstrap_resources
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import load_service
+from serverless_model.bootstrap import bootstrap_resources
+from serverless_model.config import Options
+from serverless_model.service import load_service
 from tests.conftest import SERVERLESS_YML
 from tumble.backend import choose_backend
 

@@ -19,12 +19,12 @@ import boto3
 import pytest
 
 from benchmarks.fanout import ConnectionsSink
-from gateway_adapter.bootstrap import bootstrap_resources
-from gateway_adapter.embedded import free_port, wait_for_http
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import Service, load_service
+from gateway_adapter.embedded.backend import free_port, wait_for_http
 from messages.tokens import issue
 from processor.store import CONNECTION_ITEM, ConnectionStore
+from serverless_model.bootstrap import bootstrap_resources
+from serverless_model.config import Options
+from serverless_model.service import Service, load_service
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVERLESS_YML = ROOT / "serverless.yml"

@@ -14,7 +14,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import get_session
 
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 from processor.connections_api import SessionCredentials, SignedConnectionsApi
 from processor.delivery import BotocoreConnectionsApi, Deliverer
 from processor.fanout import MAX_POST_BYTES, Answer, OverflowRule, Post, RetryPolicy

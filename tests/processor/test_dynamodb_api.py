@@ -16,7 +16,7 @@ from aiobotocore.session import get_session
 from aiohttp import web
 from botocore.exceptions import ClientError
 
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 from messages import Subscription
 from processor.connections_api import SessionCredentials
 from processor.dynamodb_api import MAX_ATTEMPTS, SignedDynamoDb

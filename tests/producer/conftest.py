@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 from messages import Event, decode_kinesis_data
 from producer.config import DEFAULT_STREAM
 

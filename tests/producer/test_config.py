@@ -5,8 +5,6 @@ from typing import Any
 
 import pytest
 
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import load_service
 from messages.tokens import Role, verify
 from producer.config import (
     DEFAULT_STREAM,
@@ -16,6 +14,8 @@ from producer.config import (
     token_source,
     upload_bucket,
 )
+from serverless_model.config import Options
+from serverless_model.service import load_service
 from tests.conftest import SERVERLESS_YML
 
 

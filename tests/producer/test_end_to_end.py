@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 import websocket
 
-from gateway_adapter.embedded import free_port, wait_for_http
-from gateway_adapter.service import Service
+from gateway_adapter.embedded.backend import free_port, wait_for_http
 from messages import Event, EventType, Source, Subscription, subscribe_envelope
 from messages.tokens import Role, issue, with_token
 from producer.config import token_source
@@ -25,6 +24,7 @@ from producer.kinesis import KinesisPath
 from producer.shipper import Shipper
 from producer.simulate import nes_click, run_players
 from producer.websocket import WebSocketPath
+from serverless_model.service import Service
 
 from ..spectator.stack import ROOT, SECRET, STAGE, Process, stack_env, stream_name
 from .conftest import read_stream

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 from messages import Event, Source
 from producer.batching import RetryPolicy
 from producer.cli import produce_main

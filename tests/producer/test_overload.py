@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway_adapter.service import Service
 from messages.tokens import with_token
 from producer.config import token_source
 from producer.shipper import Shipper, Summary
 from producer.simulate import nes_click
 from producer.websocket import WebSocketPath
+from serverless_model.service import Service
 
 from ..spectator.stack import SECRET
 from .test_end_to_end import Gateway, Spectator, running_gateway

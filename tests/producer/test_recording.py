@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from gateway_adapter.service import Service
 from producer.config import upload_bucket
 from producer.recording import (
     RECORDING_KEY,
@@ -21,6 +20,7 @@ from producer.recording import (
     wav_bytes,
     write_wav,
 )
+from serverless_model.service import Service
 
 
 def test_the_combination_fires_once_across_controllers():

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gateway_adapter.routing import RouteSelector
+from gateway_adapter.apigateway.routing import RouteSelector
 from messages import (
     EVENT_TYPES,
     SCHEMAS,

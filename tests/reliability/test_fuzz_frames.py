@@ -17,7 +17,7 @@ import websocket
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gateway_adapter.routing import RouteSelector
+from gateway_adapter.apigateway.routing import RouteSelector
 from messages import (
     EVENT_TYPES,
     Event,

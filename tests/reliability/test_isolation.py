@@ -16,7 +16,6 @@ import aiohttp
 import boto3
 import pytest
 
-from gateway_adapter.service import Service
 from messages import (
     EventType,
     Source,
@@ -27,6 +26,7 @@ from messages import (
 )
 from messages.tokens import Role, issue, with_token
 from producer.simulate import nes_click
+from serverless_model.service import Service
 
 from ..producer.test_end_to_end import Gateway, running_gateway
 from ..spectator.stack import SECRET, stream_name

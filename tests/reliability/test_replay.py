@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 from producer.cli import produce_main
 from producer.config import DEFAULT_STREAM
 from producer.deadletter import DeadLetter, Replay, read_dead_letters

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from gateway_adapter.embedded import free_port
-from gateway_adapter.service import Service
+from gateway_adapter.embedded.backend import free_port
+from serverless_model.service import Service
 
 from .stack import Process, Shipper, start_gateway, stream_name
 

@@ -16,8 +16,7 @@ from typing import IO, Any
 
 import websocket
 
-from gateway_adapter.embedded import free_port, wait_for_http
-from gateway_adapter.service import Service
+from gateway_adapter.embedded.backend import free_port, wait_for_http
 from messages import (
     STATUS,
     Event,
@@ -31,6 +30,7 @@ from messages import (
 )
 from messages.envelopes import FRAME_EVENT_ID, FRAME_SOURCE
 from messages.tokens import Role, issue
+from serverless_model.service import Service
 
 __all__ = [
     "SECRET",

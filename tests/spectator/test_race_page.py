@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from gateway_adapter.service import Service
 from messages import Event
+from serverless_model.service import Service
 from spectator.page import DEFAULT_DIST
 
 from .conftest import RunningGateway

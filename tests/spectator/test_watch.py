@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 from messages import (
     Event,
     Source,

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 from tumble.backend import (
     BackendError,
     choose_backend,

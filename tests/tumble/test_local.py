@@ -13,7 +13,7 @@ import threading
 import boto3
 import pytest
 
-from gateway_adapter.embedded import free_port
+from gateway_adapter.embedded.backend import free_port
 from tests.conftest import ROOT, SERVERLESS_YML
 
 READY_TIMEOUT_S = 60
@@ -186,8 +186,8 @@ def test_a_patch_whose_premise_fails_is_named_on_the_terminal_and_moto_answers_p
 
 
 def test_children_see_the_environment_all_functions_share():
-    from gateway_adapter.serverless_config import Options
-    from gateway_adapter.service import load_service
+    from serverless_model.config import Options
+    from serverless_model.service import load_service
     from tumble.local import shared_environment
 
     service = load_service(SERVERLESS_YML, Options(stage="local", account_id="123456789012"))

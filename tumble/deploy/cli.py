@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gateway_adapter.serverless_config import ConfigError
+from serverless_model.config import ConfigError
 
 from .checks import Prerequisite, PrerequisiteError, check_credentials, check_secret
 from .framework import Framework, FrameworkError

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import Service, load_service
 from messages.local import LOOPBACK, PAGE_PORT
 from messages.tokens import PARAMETER_ENV
+from serverless_model.config import Options
+from serverless_model.service import Service, load_service
 
 __all__ = ["WEBSOCKET_OUTPUT", "DeployedStage", "Stage", "read_stage", "stack_output"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway_adapter.serverless_config import ConfigError, Options, load_document, resolve
+from serverless_model.config import ConfigError, Options, load_document, resolve
 
 from .patterns import matching_files
 from .requirements import PIP_PLATFORMS, LambdaPlatform, PackagingError, install_requirements

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from gateway_adapter.serverless_config import ConfigError
+from serverless_model.config import ConfigError
 
 from .artifact import build_artifact, read_spec
 from .requirements import PackagingError, resolve_pins

@@ -6,5 +6,5 @@ set -euo pipefail
 export AWS_ENDPOINT_URL=http://localhost:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 cd /opt/tumble
-PYTHONPATH=/opt/tumble python3 -m gateway_adapter.bootstrap --config serverless.yml \
+PYTHONPATH=/opt/tumble python3 -m serverless_model.bootstrap --config serverless.yml \
   --stage "${TUMBLE_STAGE:-local}"

@@ -18,7 +18,7 @@ import pytest
 
 from gateway_adapter.esm import EventSourceMappings
 from gateway_adapter.esm.events import KinesisBatchEvent
-from gateway_adapter.service import Function, Service, StreamTrigger
+from serverless_model.service import Function, Service, StreamTrigger
 
 from .kinesis_mock import KinesisMock, unavailable
 

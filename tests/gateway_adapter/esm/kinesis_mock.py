@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-from gateway_adapter.embedded import free_port, wait_for_http
+from gateway_adapter.embedded.backend import free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "kinesis-mock" / "node_modules" / "kinesis-local"

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from gateway_adapter.bootstrap import bootstrap_resources
-from gateway_adapter.runtime import LambdaRuntime
-from gateway_adapter.serverless_config import Options
-from gateway_adapter.service import Service, load_service
+from gateway_adapter.lambda_runtime.runtime import LambdaRuntime
 from gateway_adapter.sqs_esm.poller import SqsEventSourceMappings
+from serverless_model.bootstrap import bootstrap_resources
+from serverless_model.config import Options
+from serverless_model.service import Service, load_service
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "queue"
 QUEUE_YML = FIXTURE / "serverless.yml"

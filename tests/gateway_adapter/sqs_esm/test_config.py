@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway_adapter.bootstrap import bootstrap_resources
-from gateway_adapter.serverless_config import ConfigError, Options
-from gateway_adapter.service import Service, load_service
-from gateway_adapter.sqs_esm.config import SqsTrigger
 from gateway_adapter.sqs_esm.decisions import failed_ids
+from serverless_model.bootstrap import bootstrap_resources
+from serverless_model.config import ConfigError, Options
+from serverless_model.service import Service, load_service
+from serverless_model.sqs import SqsTrigger
 
 from .conftest import queue_url
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from gateway_adapter.service import Service
-from gateway_adapter.sqs_esm.config import MappingError
+from gateway_adapter.sqs_esm.decisions import MappingError
 from gateway_adapter.sqs_esm.poller import SqsEventSourceMappings
+from serverless_model.service import Service
 
 from .conftest import REGION, depth, queue_url, records, run, send, until
 
