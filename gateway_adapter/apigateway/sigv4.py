@@ -3,8 +3,8 @@
 The signature is recomputed the way botocore's SigV4Auth computes it (same canonical URI
 quoting, header trimming and payload hash) but without building an AWSRequest per call, and
 with the signing key cached per day, region and service: verification is on the hot path of
-every post. tests/gateway_adapter/test_sigv4.py checks it against botocore's SigV4Auth itself,
-and every integration test signs with boto3."""
+every post. tests/gateway_adapter/apigateway/test_sigv4.py checks it against botocore's
+SigV4Auth itself, and every integration test signs with boto3."""
 
 from __future__ import annotations
 

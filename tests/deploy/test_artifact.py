@@ -37,7 +37,16 @@ pytestmark = pytest.mark.slow
 HANDLER_MODULES = sorted(
     {f.module for f in load_service(SERVERLESS_YML, Options(stage="test")).functions.values()}
 )
-NOT_SHIPPED = ["moto", "pygame", "gateway_adapter", "producer", "spectator", "tumble", "yaml"]
+NOT_SHIPPED = [
+    "moto",
+    "pygame",
+    "gateway_adapter",
+    "serverless_model",
+    "producer",
+    "spectator",
+    "tumble",
+    "yaml",
+]
 
 
 @pytest.fixture(scope="session")

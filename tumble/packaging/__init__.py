@@ -1,5 +1,5 @@
 """`tumble package`: the Lambda artifact that `serverless deploy` ships and the local gateway
-can run (`python -m gateway_adapter --from-artifact`), so what runs locally is what deploys."""
+can run (its `--from-artifact` mode), so what runs locally is what deploys."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ Private symbols touched: `DynamoDBBackend.transact_write_items`, `Table.query`,
 `RESULT_SIZE_LIMIT`, `get_filter_expression`, `DynamoResult`, the backend's `get_table`,
 `get_keys_value`, `put_item`/`delete_item`/`update_item` keywords and its exceptions (called).
 Checked against moto 5.2.5 and 5.2.6; premises, self-comparison and measured gain in
-moto_dynamodb_premises.py; the same answers over HTTP: tests/gateway_adapter/patches/."""
+moto_dynamodb_premises.py; the same answers over HTTP: tests/gateway_adapter/embedded/patches/."""
 
 from __future__ import annotations
 

@@ -36,7 +36,8 @@ Run to run noise on that machine is about 0.1 ms. Left for later: moto's own dis
 (`setup_class`, `amz_crc32`, the serializers), werkzeug's and moto's `make_environ`, Flask's
 request context and flask_cors's after-request hook (which adds a header clients see).
 
-Same answers, by construction and checked in tests/gateway_adapter/test_moto_server_speedups.py.
+Same answers, by construction and checked in
+tests/gateway_adapter/embedded/patches/test_moto_server.py.
 
 Private symbols touched: `moto.moto_server.threaded_moto_server.MotoRequestHandler` and
 `create_backend_app`, `moto.backends.list_of_moto_modules`,

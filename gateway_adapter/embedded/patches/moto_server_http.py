@@ -35,7 +35,8 @@ from werkzeug.serving import connection_dropped_errors
 __all__ = ["MAX_HEADERS", "MAX_LINE", "LeanRequestHandler", "parse_headers"]
 
 # http.client's limits on a header block (its _MAXLINE and _MAXHEADERS), which http.server
-# enforces with a 431; pinned by tests/gateway_adapter/test_dependency_internals.py.
+# enforces with a 431; pinned by
+# tests/gateway_adapter/embedded/patches/test_dependency_internals.py.
 MAX_LINE = 65536
 MAX_HEADERS = 100
 
