@@ -21,7 +21,7 @@ from moto.dynamodb.models import DynamoDBBackend, Table
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.responses import DynamoHandler
 
-from . import moto_dynamodb
+from . import moto_dynamodb, moto_dynamodb_query
 from .moto_probe import MotoProbe
 from .premises import Patch, require, require_parameters
 
@@ -36,7 +36,7 @@ _KEYWORDS = ("condition_expression", "expression_attribute_names", "expression_a
 
 
 def check() -> None:
-    require_parameters(moto_dynamodb._ORIGINAL_QUERY, _QUERY, "Table.query")
+    require_parameters(moto_dynamodb_query.ORIGINAL_QUERY, _QUERY, "Table.query")
     original = moto_dynamodb._ORIGINAL
     require_parameters(original, ["self", "transact_items"], "transact_write_items")
     for name in ("put_item", "delete_item", "update_item"):
