@@ -7,6 +7,7 @@ import ast
 import re
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,17 @@ ROOT = Path(__file__).resolve().parent.parent
 TUMBLE_PACKAGES = frozenset(
     {"messages", "processor", "producer", "spectator", "gateway_adapter", "tumble", "benchmarks"}
 )
+# The model of a serverless.yml service: Tumble's tooling and the emulator both read it.
+MODEL = "serverless_model"
+REPO_PACKAGES = TUMBLE_PACKAGES | {MODEL}
 STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 # What runs in Lambda: the contract, the standard library and what Lambda's runtime and the
 # artifact provide.
 PROCESSOR_MAY_IMPORT = STDLIB | {"messages", "boto3", "botocore", "aiobotocore", "aiohttp"}
 
 
-def sources(package: str) -> list[Path]:
-    return sorted((ROOT / package).rglob("*.py"))
+def sources(package: str, root: Path = ROOT) -> list[Path]:
+    return sorted((root / package).rglob("*.py"))
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -47,22 +51,45 @@ def offending_imports(package: str, allowed: frozenset[str]) -> list[str]:
     ]
 
 
+def forbidden_imports(package: str, forbidden: frozenset[str], root: Path = ROOT) -> list[str]:
+    """What `package` (a directory under root, e.g. tumble/deploy) imports of `forbidden`."""
+    return [
+        f"{path.relative_to(root)} imports {name}"
+        for path in sources(package, root)
+        for name in sorted(imported_roots(path) & forbidden)
+    ]
+
+
 def test_gateway_adapter_imports_nothing_of_tumble():
+    """It reads serverless.yml through the model, and nothing else of this repository."""
     allowed = frozenset(
         name
         for path in sources("gateway_adapter")
         for name in imported_roots(path)
-        if name not in TUMBLE_PACKAGES
+        if name not in REPO_PACKAGES
     )
-    assert offending_imports("gateway_adapter", allowed) == []
+    assert offending_imports("gateway_adapter", allowed | {MODEL}) == []
 
 
-def test_gateway_adapter_starts_no_tumble_part_and_knows_no_tumble_variable():
-    """An emulator of any service: it must not start the producer or the page, nor write
-    Tumble's variables (`tumble local` does that)."""
+def test_the_serverless_model_imports_neither_the_emulator_nor_tumble():
+    """What a service declares, read as the Framework reads it: the emulator and Tumble's
+    tooling build on it, so it may know neither."""
+    assert forbidden_imports(MODEL, TUMBLE_PACKAGES) == []
+
+
+@pytest.mark.parametrize("package", ["tumble/deploy", "tumble/packaging"])
+def test_deploying_and_packaging_import_nothing_of_the_emulator(package):
+    """What ships to AWS is built and deployed from the model alone (serverless_model)."""
+    assert forbidden_imports(package, frozenset({"gateway_adapter"})) == []
+
+
+@pytest.mark.parametrize("package", ["gateway_adapter", MODEL])
+def test_gateway_adapter_starts_no_tumble_part_and_knows_no_tumble_variable(package):
+    """An emulator of any service (and the model it reads): it must not start the producer or
+    the page, nor write Tumble's variables (`tumble local` does that)."""
     found = [
         f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}"
-        for path in sources("gateway_adapter")
+        for path in sources(package)
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
@@ -82,7 +109,7 @@ def test_only_the_benchmarks_import_the_plotting():
     """matplotlib is the `bench` extra: nothing that runs the pipeline may need it."""
     found = [
         f"{path.relative_to(ROOT)}"
-        for package in sorted(TUMBLE_PACKAGES - {"benchmarks"})
+        for package in sorted(REPO_PACKAGES - {"benchmarks"})
         for path in sources(package)
         if "matplotlib" in imported_roots(path)
     ]
@@ -99,7 +126,7 @@ def test_producer_and_spectator_import_only_messages_of_tumble(package):
         name
         for path in sources(package)
         for name in imported_roots(path)
-        if name not in TUMBLE_PACKAGES
+        if name not in REPO_PACKAGES
     )
     assert offending_imports(package, everything_else | {"messages"}) == []
 
@@ -192,6 +219,133 @@ def test_the_rules_catch_what_they_are_meant_to(tmp_path):
     assert "EventId" in WIRE_FIELDS and "submitIotEvent" in WIRE_FIELDS
 
 
+# -- gateway_adapter's rooms: who may import whom ----------------------------------------------
+
+# One sub-package per thing the emulator stands in for; "cli" is __main__ (and __init__), which
+# wires them together. The table is what the code does: esm and sqs_esm reach the Lambda
+# runtime only through the `invoke` callable the cli hands them, and the patches of moto know
+# nothing of the gateway (apigateway's own aiohttp patch borrows their premise checks).
+ROOMS = ("embedded.patches", "embedded", "apigateway", "lambda_runtime", "esm", "sqs_esm")
+ROOM_MAY_IMPORT: dict[str, frozenset[str]] = {
+    "cli": frozenset({"apigateway", "lambda_runtime", "esm", "sqs_esm"}),
+    "apigateway": frozenset({"lambda_runtime", "embedded.patches"}),
+    "lambda_runtime": frozenset(),
+    "esm": frozenset(),
+    "sqs_esm": frozenset(),
+    "embedded": frozenset({"embedded.patches"}),
+    "embedded.patches": frozenset(),
+}
+
+
+def room_of(module: str) -> str | None:
+    """The room of a dotted name in gateway_adapter (None outside it)."""
+    if module != "gateway_adapter" and not module.startswith("gateway_adapter."):
+        return None
+    inner = module.removeprefix("gateway_adapter").removeprefix(".")
+    return next((r for r in ROOMS if inner == r or inner.startswith(f"{r}.")), "cli")
+
+
+def imported_modules(path: Path, root: Path) -> set[str]:
+    """Every dotted name `path` imports, relative imports resolved (`from . import x` gives
+    the package and package.x: either may be the module)."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    package = parts[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def room_imports(root: Path = ROOT) -> dict[tuple[str, str], list[str]]:
+    """(room, imported room): the files behind each edge between two rooms."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for path in sources("gateway_adapter", root):
+        here = room_of(".".join(path.relative_to(root).with_suffix("").parts))
+        assert here is not None
+        for there in {room_of(m) for m in imported_modules(path, root)} - {None, here}:
+            assert there is not None
+            edges.setdefault((here, there), []).append(path.relative_to(root).as_posix())
+    return edges
+
+
+def layering_violations(root: Path = ROOT) -> list[str]:
+    return [
+        f"{here} imports {there}: {', '.join(sorted(files))}"
+        for (here, there), files in sorted(room_imports(root).items())
+        if there not in ROOM_MAY_IMPORT.get(here, frozenset())
+    ]
+
+
+def cycles(graph: Mapping[str, set[str]]) -> list[str]:
+    """Every circle in an import graph, once each, starting at its first node by name."""
+    found: set[tuple[str, ...]] = set()
+
+    def visit(node: str, trail: list[str]) -> None:
+        for there in sorted(graph.get(node, set())):
+            if there in trail:
+                loop = trail[trail.index(there) :]
+                start = loop.index(min(loop))
+                found.add(tuple(loop[start:] + loop[:start]))
+            elif there in graph:
+                visit(there, [*trail, there])
+
+    for node in sorted(graph):
+        visit(node, [node])
+    return [" -> ".join([*loop, loop[0]]) for loop in sorted(found)]
+
+
+def room_cycles(root: Path = ROOT) -> list[str]:
+    graph: dict[str, set[str]] = {}
+    for here, there in room_imports(root):
+        graph.setdefault(here, set()).add(there)
+    return cycles(graph)
+
+
+def test_each_room_of_the_gateway_adapter_imports_only_what_its_row_allows():
+    assert layering_violations() == []
+
+
+def test_no_import_cycle_between_the_gateway_adapters_rooms():
+    assert room_cycles() == []
+
+
+def test_the_layering_rules_catch_what_they_are_meant_to(tmp_path):
+    """Each rule on a planted violation: the frame patch back under embedded/patches importing
+    the gateway's quotas (what the move found), which with the gateway importing the patch is
+    also a cycle; a Kinesis ESM reaching into apigateway; the model importing the emulator and
+    Tumble; deployment importing the emulator."""
+    plant = {
+        "gateway_adapter/__main__.py": "from .esm import poller\n",
+        "gateway_adapter/apigateway/server.py": "from ..embedded.patches import aiohttp_frames\n",
+        "gateway_adapter/embedded/patches/aiohttp_frames.py": (
+            "from ...apigateway.limits import FRAME_MAX_BYTES\n"
+        ),
+        "gateway_adapter/esm/poller.py": "from gateway_adapter.apigateway import events\n",
+        "serverless_model/service.py": "from gateway_adapter.sqs_esm import config\nimport tumble",
+        "tumble/deploy/stage.py": "from gateway_adapter.embedded.backend import free_port\n",
+    }
+    for name, text in plant.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert layering_violations(tmp_path) == [
+        "embedded.patches imports apigateway: gateway_adapter/embedded/patches/aiohttp_frames.py",
+        "esm imports apigateway: gateway_adapter/esm/poller.py",
+    ]
+    assert room_cycles(tmp_path) == ["apigateway -> embedded.patches -> apigateway"]
+    assert forbidden_imports(MODEL, TUMBLE_PACKAGES, tmp_path) == [
+        "serverless_model/service.py imports gateway_adapter",
+        "serverless_model/service.py imports tumble",
+    ]
+    assert forbidden_imports("tumble/deploy", frozenset({"gateway_adapter"}), tmp_path) == [
+        "tumble/deploy/stage.py imports gateway_adapter"
+    ]
+
+
 # -- benchmarks: no circle, no private names --------------------------------------------------
 
 
@@ -234,18 +388,7 @@ def test_no_import_cycle_among_the_benchmarks():
         benchmark_module(path): {module for module, _ in benchmark_imports(path)}
         for path in sources("benchmarks")
     }
-    circles: list[str] = []
-
-    def visit(module: str, trail: list[str]) -> None:
-        for imported in sorted(graph.get(module, set())):
-            if imported in trail:
-                circles.append(" -> ".join([*trail[trail.index(imported) :], imported]))
-            elif imported in graph:
-                visit(imported, [*trail, imported])
-
-    for module in sorted(graph):
-        visit(module, [module])
-    assert circles == []
+    assert cycles(graph) == []
 
 
 LOCAL_URL_SPELLING = re.compile(r"(?:ws|http)://127\.0\.0\.1:(?:3001|4566|8080)\b")
