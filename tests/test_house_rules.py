@@ -7,13 +7,13 @@ import ast
 import re
 import sys
 from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 import messages.envelopes
 import messages.subscriptions
+from tests.import_graph import cycles, imported_modules
 
 ROOT = Path(__file__).resolve().parent.parent
 TUMBLE_PACKAGES = frozenset(
@@ -245,22 +245,6 @@ def room_of(module: str) -> str | None:
     return next((r for r in ROOMS if inner == r or inner.startswith(f"{r}.")), "cli")
 
 
-def imported_modules(path: Path, root: Path) -> set[str]:
-    """Every dotted name `path` imports, relative imports resolved (`from . import x` gives
-    the package and package.x: either may be the module)."""
-    parts = list(path.relative_to(root).with_suffix("").parts)
-    package = parts[:-1]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = package[: len(package) - node.level + 1] if node.level else []
-            module = ".".join([*base, *([node.module] if node.module else [])])
-            found |= {module} | {f"{module}.{alias.name}" for alias in node.names}
-    return found
-
-
 def room_imports(root: Path = ROOT) -> dict[tuple[str, str], list[str]]:
     """(room, imported room): the files behind each edge between two rooms."""
     edges: dict[tuple[str, str], list[str]] = {}
@@ -279,24 +263,6 @@ def layering_violations(root: Path = ROOT) -> list[str]:
         for (here, there), files in sorted(room_imports(root).items())
         if there not in ROOM_MAY_IMPORT.get(here, frozenset())
     ]
-
-
-def cycles(graph: Mapping[str, set[str]]) -> list[str]:
-    """Every circle in an import graph, once each, starting at its first node by name."""
-    found: set[tuple[str, ...]] = set()
-
-    def visit(node: str, trail: list[str]) -> None:
-        for there in sorted(graph.get(node, set())):
-            if there in trail:
-                loop = trail[trail.index(there) :]
-                start = loop.index(min(loop))
-                found.add(tuple(loop[start:] + loop[:start]))
-            elif there in graph:
-                visit(there, [*trail, there])
-
-    for node in sorted(graph):
-        visit(node, [node])
-    return [" -> ".join([*loop, loop[0]]) for loop in sorted(found)]
 
 
 def room_cycles(root: Path = ROOT) -> list[str]:
