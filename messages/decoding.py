@@ -26,7 +26,8 @@ __all__ = [
 
 # The largest body any decoder reads. Both paths carry the same event, and the WebSocket path
 # cannot carry more than API Gateway's "Message payload size: 128 KB" (quota table, see
-# gateway_adapter/limits.py), so nothing larger is a valid event on the Kinesis path either.
+# gateway_adapter/apigateway/limits.py), so nothing larger is a valid event on the Kinesis
+# path either.
 MAX_INPUT_BYTES = 128 * 1024
 # The deepest input of the contract is a subscribe request (body, subscriptions list, one
 # subscription, its desired_fields list): 4 levels. Twice that leaves room to grow and keeps
