@@ -21,6 +21,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiobotocore.session
+from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from serverless_model.sqs import SqsTrigger
@@ -67,6 +68,8 @@ BACKOFF_S = 1.0
 # Between short polls while a batching window with under 1 s left fills.
 SHORT_POLL_SPACING_S = 0.1
 STOP_GRACE_S = 1.0
+# Connections of the receiving client beyond one per lane (GetQueueUrl, GetQueueAttributes).
+POOL_HEADROOM = 2
 DELETE_LIMIT = 10  # DeleteMessageBatch / ChangeMessageVisibilityBatch entries per call
 
 T = TypeVar("T")
@@ -82,6 +85,7 @@ class QueuePoller:
         queue_url: str,
         *,
         sqs: Any,
+        control: Any | None = None,
         invoke: Invoke,
         region: str,
         max_wait_s: int = RECEIVE_WAIT_LIMIT_S,
@@ -89,6 +93,11 @@ class QueuePoller:
         self.trigger = trigger
         self.queue_url = queue_url
         self.sqs = sqs
+        # Deletes and visibility changes go on a client of their own: on the receiving
+        # client's connections, every lane's 20 s long poll can be in flight at once, and a
+        # delete queued behind them waits until a poll returns (messages the function
+        # finished came back after their visibility timeout that way).
+        self.control = control if control is not None else sqs
         self.invoke = invoke
         self.region = region
         self.max_wait_s = max_wait_s
@@ -258,7 +267,7 @@ class QueuePoller:
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
             ]
             try:
-                reply = await self.sqs.delete_message_batch(
+                reply = await self.control.delete_message_batch(
                     QueueUrl=self.queue_url, Entries=entries
                 )
             except (ClientError, BotoCoreError) as error:
@@ -283,7 +292,7 @@ class QueuePoller:
                 for i, (m, _) in enumerate(batch[start : start + DELETE_LIMIT])
             ]
             with contextlib.suppress(ClientError, BotoCoreError):
-                await self.sqs.change_message_visibility_batch(
+                await self.control.change_message_visibility_batch(
                     QueueUrl=self.queue_url, Entries=entries
                 )
 
@@ -319,7 +328,12 @@ class SqsEventSourceMappings:
         timeout above the queue's visibility timeout) and starts its lanes."""
         if not self.triggers:
             return
+        lanes = sum(t.maximum_concurrency or DEFAULT_MAXIMUM_CONCURRENCY for t in self.triggers)
+        receiving = AioConfig(max_pool_connections=lanes + POOL_HEADROOM)
         sqs = await self._stack.enter_async_context(
+            self.session.create_client("sqs", region_name=self.service.region, config=receiving)
+        )
+        control = await self._stack.enter_async_context(
             self.session.create_client("sqs", region_name=self.service.region)
         )
         for trigger in self.triggers:
@@ -339,6 +353,7 @@ class SqsEventSourceMappings:
                 trigger,
                 url,
                 sqs=sqs,
+                control=control,
                 invoke=self.invoke,
                 region=self.service.region,
                 max_wait_s=self.max_wait_s,

@@ -206,6 +206,36 @@ def test_several_batches_in_flight(queue_service: Service, sqs: Any, handlers: M
     assert time.monotonic() - started < 9 * 0.4
 
 
+def test_deletes_do_not_wait_behind_long_polls(queue_service: Service, sqs: Any) -> None:
+    """More lanes than a client's default pool (10) in 20 s long polls, as a busy trigger
+    scales out to: a finished message is deleted at once, not when a poll comes back (on one
+    shared client it came back after its visibility timeout and ran twice)."""
+    work = next(t for t in queue_service.sqs_triggers if t.function == "work")
+    wide = replace(work, batch_size=1, maximum_concurrency=40, maximum_batching_window_s=0)
+    service = replace(queue_service, sqs_triggers=(wide,))
+    invoked: list[str] = []
+
+    async def main() -> None:
+        async def invoke(function: str, event: Any) -> dict[str, Any]:
+            invoked.extend(r["messageId"] for r in event["Records"])
+            await asyncio.sleep(0.02)  # long enough for the other lanes to poll again
+            return {"batchItemFailures": []}
+
+        mappings = SqsEventSourceMappings(service, invoke, max_wait_s=20, stop_timeout_s=3.0)
+        await mappings.start()
+        try:
+            for burst in range(4):  # full batches scale the lanes out past the pool
+                send(sqs, WORK, [f"d{burst}-{i}" for i in range(5)])
+                await asyncio.sleep(0.5)
+            await until(lambda: depth(sqs, WORK) == 0, timeout=2.5, what="every delete")
+            assert mappings.pollers[0].lanes > 10
+        finally:
+            await mappings.stop()
+
+    asyncio.run(main())
+    assert len(invoked) == len(set(invoked)) == 20
+
+
 def test_throttled_invocations_lose_nothing(
     queue_service: Service, sqs: Any, handlers: ModuleType, caplog: pytest.LogCaptureFixture
 ) -> None:
