@@ -21,7 +21,7 @@ from types import TracebackType
 
 from moto.server import ThreadedMotoServer
 
-from .patches.premises import Patch, apply, version_of
+from .patches.premises import Patch, PatchUnsafe, apply, version_of
 
 __all__ = ["PATCHES", "EmbeddedAws", "free_port", "install_patches", "wait_for_http"]
 
@@ -34,6 +34,9 @@ PATCHES = {
     "dynamodb": "moto_dynamodb_premises",
     "dispatch": "moto_server",
 }
+# Patches that make moto right, not faster: always installed, and a failed premise stops
+# start-up (PatchUnsafe) since plain moto would be wrong.
+REQUIRED_PATCHES = {"sqs_lock": "moto_sqs"}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -75,6 +78,23 @@ def install_patches(names: list[str]) -> list[str]:
     return warnings
 
 
+def install_required_patches() -> None:
+    """The correctness patches (REQUIRED_PATCHES), or PatchUnsafe naming what failed."""
+    for module_name in REQUIRED_PATCHES.values():
+        try:
+            module = importlib.import_module(f"{__package__}.patches.{module_name}")
+        except ImportError as error:
+            raise PatchUnsafe(
+                f"moto {version_of('moto')}: {module_name} cannot be installed ({error})"
+            ) from error
+        patch: Patch = module.PATCH
+        if module.installed():
+            continue
+        warning = apply(patch)
+        if warning is not None:
+            raise PatchUnsafe(warning.replace("warning: ", "", 1) + "; the embedded backend stops")
+
+
 class EmbeddedAws:
     """moto's ThreadedMotoServer bound to loopback; a context manager."""
 
@@ -96,6 +116,7 @@ class EmbeddedAws:
             )
             if on
         ]
+        install_required_patches()
         self.warnings = install_patches(wanted)
         for line in self.warnings:
             log.warning(line)

@@ -19,6 +19,7 @@ _REGION = "us-east-1"
 _PROTOCOLS = {  # service -> (X-Amz-Target prefix, Content-Type), from the services' models
     "kinesis": ("Kinesis_20131202", "application/x-amz-json-1.1"),
     "dynamodb": ("DynamoDB_20120810", "application/x-amz-json-1.0"),
+    "sqs": ("AmazonSQS", "application/x-amz-json-1.0"),
 }
 
 
@@ -43,6 +44,10 @@ class MotoProbe:
             },
         )
         return response.status_code, json.loads(response.get_data() or b"null")
+
+    def backend(self, region: str = _REGION) -> Any:
+        """The probe account's backend of the service, for a patch that checks its state."""
+        return backends.get_backend(self.service)[PROBE_ACCOUNT][region]  # type: ignore[call-overload]
 
     def close(self) -> None:
         backends.get_backend(self.service).pop(PROBE_ACCOUNT, None)  # type: ignore[call-overload]
