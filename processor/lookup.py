@@ -1,5 +1,5 @@
 """The subscriber lookup as the fan-out awaits it, on the processor's loop: through the lean
-signed Query (processor.dynamodb_api) or, as the reference, through the store's own boto3
+signed Query (processor.json_api) or, as the reference, through the store's own boto3
 client in a worker thread. Both send the store's request and read its pages the same way
 (processor.store.LookupPages), so they give the same Lookup.
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from .dynamodb_api import SignedDynamoDb
+from .json_api import SignedJsonApi
 from .store import ConnectionStore, Lookup
 
 __all__ = ["SignedLookup", "SubscriberLookup", "ThreadedLookup"]
@@ -23,7 +23,7 @@ class SubscriberLookup(Protocol):
 
 
 class SignedLookup:
-    def __init__(self, store: ConnectionStore, api: SignedDynamoDb) -> None:
+    def __init__(self, store: ConnectionStore, api: SignedJsonApi) -> None:
         self._store = store
         self._api = api
 
@@ -31,7 +31,7 @@ class SignedLookup:
         request = self._store.lookup_request(event_type)
         pages = self._store.lookup_pages()
         while True:
-            response = await self._api.query(request)
+            response = await self._api.call("Query", request)
             if not pages.add(response):
                 return pages.lookup()
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -10,6 +10,7 @@ import asyncio
 import math
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -17,14 +18,17 @@ from typing import Any, TypeGuard
 from messages import Event, Source, Stamp, new_event_id, now_ms
 
 from .batching import BatchPlanner, Indexed, split_batched
-from .delivery import Deliverer
+from .delivery import Deliverer, DeliveryReport
 from .endpoints import management_endpoint
 from .fanout import Plan, Post, plan_posts
 from .lookup import SubscriberLookup, ThreadedLookup
 from .runtime import LoopThread
+from .slices import Slice, chunk_events, plan_slices
+from .split import PROGRESS_COUNTS, SliceQueue
 from .store import ConnectionStore, Lookup, Subscriber
 
 __all__ = [
+    "DEFAULT_SLICE_WAIT_S",
     "FanoutReport",
     "Pipeline",
     "record_stamp",
@@ -32,6 +36,12 @@ __all__ = [
     "request_stamp",
     "timings",
 ]
+
+
+# How long an invocation without a Lambda context (a shell, a test) waits for its slices, and
+# what an invocation keeps of its time to answer after waiting.
+DEFAULT_SLICE_WAIT_S = 60.0
+SLICE_WAIT_RESERVE_S = 0.5
 
 
 @dataclass(slots=True)
@@ -59,6 +69,37 @@ class FanoutReport:
     write_units: float = 0.0  # and write request units (removing gone connections)
     gone_ids: set[str] = field(default_factory=set)
     closed_ids: set[str] = field(default_factory=set)
+    # A fan-out that split (processor.split): slices sent, delivered by the trigger itself
+    # because SQS would not take them, and still pending when its time was up.
+    slices: int = 0
+    slices_inline: int = 0
+    slices_pending: int = 0
+
+    def absorb(self, delivery: DeliveryReport) -> None:
+        """Adds one delivery's outcome (a fan-out delivers once, or once per inline slice)."""
+        self.delivered += delivery.delivered
+        self.events_delivered += delivery.events_delivered
+        self.failed += delivery.failed
+        self.abandoned += delivery.abandoned
+        self.rejected += delivery.rejected
+        self.post_attempts += delivery.attempts
+        self.failed_tags |= delivery.failed_tags
+        for code, count in delivery.rejected_codes.items():
+            self.rejected_codes[code] = self.rejected_codes.get(code, 0) + count
+        self.dropped += delivery.dropped
+        self.gone += len(delivery.gone)
+        self.closed += len(delivery.closed)
+        self.gone_ids |= delivery.gone
+        self.closed_ids |= delivery.closed
+
+    def add_counts(self, counts: Mapping[str, int]) -> None:
+        """What the workers counted for their slices (processor.split.PROGRESS_COUNTS)."""
+        for name in PROGRESS_COUNTS:
+            setattr(self, name, getattr(self, name) + counts.get(name, 0))
+
+    def progress_counts(self) -> dict[str, int]:
+        """What a worker adds to its run's progress row."""
+        return {name: getattr(self, name) for name in PROGRESS_COUNTS}
 
     def counts(self) -> dict[str, int]:
         """What the invocation's log line reports, the subscriber lookup's cost included (index
@@ -80,9 +121,16 @@ class FanoutReport:
     def summary(self) -> dict[str, Any]:
         """The counts for the invocation's log line, and why @connections refused posts
         (413, 403...) when it did: those are reported, never retried."""
-        if not self.rejected_codes:
-            return dict(self.counts())
-        return {**self.counts(), "rejected_codes": dict(self.rejected_codes)}
+        summary: dict[str, Any] = dict(self.counts())
+        if self.slices:
+            summary.update(
+                slices=self.slices,
+                slices_inline=self.slices_inline,
+                slices_pending=self.slices_pending,
+            )
+        if self.rejected_codes:
+            summary["rejected_codes"] = dict(self.rejected_codes)
+        return summary
 
     def capacity(self) -> dict[str, float | int]:
         """What the invocation log reports of DynamoDB use: the cost model reads it."""
@@ -111,8 +159,10 @@ class Pipeline:
         environ: Mapping[str, str] = os.environ,
         closers: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         lookup: SubscriberLookup | None = None,
+        slices: SliceQueue | None = None,
     ) -> None:
         self.store = store
+        self.slices = slices  # the fan-out queue: None, never split
         self.lookup = lookup or ThreadedLookup(store)
         self.deliverer = deliverer
         self.runner = runner
@@ -136,7 +186,34 @@ class Pipeline:
         """`events` are (tag, event) pairs; failed_tags names the ones worth retrying. The
         lookups and the posts run as one coroutine on the processor's loop: one hand-over
         from the handler's thread, however many event types and subscribers."""
-        report = self.runner.run(self._fan_out(events, source), timeout_s)
+        budget_s = timeout_s if timeout_s is not None else DEFAULT_SLICE_WAIT_S
+        deadline = time.monotonic() + max(0.0, budget_s - SLICE_WAIT_RESERVE_S)
+        report = self.runner.run(self._fan_out(events, source, deadline), timeout_s)
+        self._remove_gone(report)
+        return report
+
+    def deliver_slice(self, piece: Slice, timeout_s: float | None = None) -> FanoutReport:
+        """A fan-out worker's share of a fan-out that split: the frames planned from the
+        slice's events and subscribers exactly as the trigger would have planned them."""
+        report = FanoutReport()
+        by_type = _by_type(piece.events)
+        self.runner.run(self._deliver(by_type, piece.subscribers, piece.source, report), timeout_s)
+        self._remove_gone(report)
+        return report
+
+    def count_slice_done(self, piece: Slice, report: FanoutReport) -> bool:
+        """Counts a delivered slice in the progress row its trigger waits on; False when it
+        was counted before (a redelivery), so nothing is counted twice."""
+        if self.slices is None:
+            raise RuntimeError("FANOUT_QUEUE is not set: this function has no fan-out queue")
+        return self.runner.run(self.slices.progress.count_done(piece, report.progress_counts()))
+
+    def retry_slices_later(self, retries: Sequence[tuple[str, float]]) -> None:
+        """Failed slices' messages (receipt handle, seconds) come back after their backoff."""
+        if retries and self.slices is not None:
+            self.runner.run(self.slices.retry_later(retries), 30)
+
+    def _remove_gone(self, report: FanoutReport) -> None:
         removed = report.gone_ids | report.closed_ids
         if removed:
             written = self.store.delete_connections(sorted(removed))
@@ -144,31 +221,99 @@ class Pipeline:
             # one write unit per item deleted (each under 1 KB).
             report.read_units += len(removed)
             report.write_units += written
-        return report
 
-    async def _fan_out(self, events: Sequence[tuple[int, Event]], source: Source) -> FanoutReport:
+    async def _fan_out(
+        self, events: Sequence[tuple[int, Event]], source: Source, deadline: float
+    ) -> FanoutReport:
         report = FanoutReport()
-        by_type: dict[str, list[Indexed]] = {}
-        for position, (tag, event) in enumerate(events):
-            by_type.setdefault(event.message_type.value, []).append((position, tag, event))
+        by_type = _by_type(events)
         started = time.perf_counter()
         # Each event reads the table as it is now: see processor.lookup on why nothing is cached.
         lookups = await asyncio.gather(*(self.lookup.subscribers(kind) for kind in by_type))
         report.lookup_ms = (time.perf_counter() - started) * 1000
+        subscribers: dict[str, Sequence[Subscriber]] = {}
+        for event_type, lookup in zip(by_type, lookups, strict=True):
+            report.lookups[event_type] = lookup
+            report.read_units += lookup.read_units
+            subscribers[event_type] = lookup.subscribers
+        if self.slices is not None and self._over_budget(by_type, subscribers):
+            await self._split(events, subscribers, source, deadline, report)
+        else:
+            await self._deliver(by_type, subscribers, source, report)
+        return report
+
+    def _over_budget(
+        self, by_type: Mapping[str, list[Indexed]], subscribers: Mapping[str, Sequence[Subscriber]]
+    ) -> bool:
+        """More posts than one slice may hold, counting a batched subscriber as one post per
+        type it subscribed to (an upper bound: the slices count it once)."""
+        assert self.slices is not None
+        limit = self.slices.posts_per_slice
+        posts = 0
+        for event_type, group in subscribers.items():
+            for subscriber in group:
+                posts += 1 if subscriber.batched else len(by_type[event_type])
+                if posts > limit:
+                    return True
+        return False
+
+    async def _split(
+        self,
+        events: Sequence[tuple[int, Event]],
+        subscribers: Mapping[str, Sequence[Subscriber]],
+        source: Source,
+        deadline: float,
+        report: FanoutReport,
+    ) -> None:
+        """The events in rounds that fit a message, each round's subscribers in slices for
+        the workers, each round waited for before the next (processor.split says why)."""
+        assert self.slices is not None
+        queue = self.slices
+        started = time.perf_counter()
+        reads_before = queue.reads
+        for round_events in chunk_events(events):
+            per_type = Counter(event.message_type.value for _, event in round_events)
+            wanted = {kind: subscribers[kind] for kind in per_type}
+            pieces = plan_slices(wanted, per_type, queue.posts_per_slice)
+            run = new_event_id()
+            round_slices = [
+                Slice(run, index, len(pieces), source, list(round_events), dict(piece))
+                for index, piece in enumerate(pieces)
+            ]
+            unsent = await queue.send(round_slices)
+            report.slices += len(round_slices)
+            report.slices_inline += len(unsent)
+            for piece in unsent:  # SQS would not take it: delivered here, once
+                await self._deliver(_by_type(piece.events), piece.subscribers, source, report)
+            expected = {piece.index for piece in round_slices} - {p.index for p in unsent}
+            if expected:
+                row = await queue.wait(run, expected, deadline)
+                report.slices_pending += len(expected - row.done)
+                report.add_counts(row.counts)
+        report.read_units += queue.reads - reads_before
+        report.deliver_ms = (time.perf_counter() - started) * 1000
+
+    async def _deliver(
+        self,
+        by_type: Mapping[str, list[Indexed]],
+        subscribers: Mapping[str, Sequence[Subscriber]],
+        source: Source,
+        report: FanoutReport,
+    ) -> None:
+        """Plans one frame per matching connection (batched ones: one per invocation) and
+        posts them all; adds what happened to `report`."""
         posts: list[Post] = []
         # Only the Kinesis path batches: a submit is its own invocation (see the README).
         batching = (
             BatchPlanner(source, self._subscriber_endpoint) if source is Source.KINESIS else None
         )
-        for (event_type, group), lookup in zip(by_type.items(), lookups, strict=True):
-            report.lookups[event_type] = lookup
-            report.read_units += lookup.read_units
-            subscribers: Sequence[Subscriber] = lookup.subscribers
+        for event_type, group in by_type.items():
+            receivers = subscribers.get(event_type, ())
             if batching is not None:
-                subscribers, batched = split_batched(subscribers)
+                receivers, batched = split_batched(receivers)
                 batching.add(group, batched)
             for _, tag, event in group:
-                plan: Plan = plan_posts(event, source, subscribers, self._subscriber_endpoint, tag)
+                plan: Plan = plan_posts(event, source, receivers, self._subscriber_endpoint, tag)
                 report.filtered += plan.filtered
                 posts.extend(plan.posts)
         if batching is not None:
@@ -177,20 +322,8 @@ class Pipeline:
         if posts:
             started = time.perf_counter()
             delivery = await self.deliverer.deliver(posts)
-            report.deliver_ms = (time.perf_counter() - started) * 1000
-            report.delivered = delivery.delivered
-            report.events_delivered = delivery.events_delivered
-            report.failed = delivery.failed
-            report.abandoned = delivery.abandoned
-            report.rejected = delivery.rejected
-            report.post_attempts = delivery.attempts
-            report.failed_tags = delivery.failed_tags
-            report.rejected_codes = delivery.rejected_codes
-            report.dropped = delivery.dropped
-            report.gone = len(delivery.gone)
-            report.closed = len(delivery.closed)
-            report.gone_ids, report.closed_ids = delivery.gone, delivery.closed
-        return report
+            report.deliver_ms += (time.perf_counter() - started) * 1000
+            report.absorb(delivery)
 
     def reply(self, domain_name: str, stage: str, connection_id: str, frame: str) -> bool:
         """A control frame to one connection (a route without a route response)."""
@@ -199,6 +332,14 @@ class Pipeline:
         if delivery.gone or delivery.closed:
             self.store.delete_connections(sorted(delivery.gone | delivery.closed))
         return delivery.delivered == 1
+
+
+def _by_type(events: Sequence[tuple[int, Event]]) -> dict[str, list[Indexed]]:
+    """The events by type, each with its position in the invocation (the batch's order)."""
+    by_type: dict[str, list[Indexed]] = {}
+    for position, (tag, event) in enumerate(events):
+        by_type.setdefault(event.message_type.value, []).append((position, tag, event))
+    return by_type
 
 
 def request_stamp(request_context: Mapping[str, Any]) -> Stamp:

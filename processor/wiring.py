@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Generic, TypeVar
 
 import boto3
@@ -23,18 +23,20 @@ from .connections_api import (
     SignedConnectionsApi,
 )
 from .delivery import DEFAULT_CONCURRENCY, BotocoreConnectionsApi, ConnectionsApi, Deliverer
-from .dynamodb_api import SIGNING_SERVICE as DYNAMODB_SERVICE
-from .dynamodb_api import SignedDynamoDb
+from .json_api import DYNAMODB, SQS, SignedJsonApi
 from .lookup import SignedLookup, SubscriberLookup, ThreadedLookup
 from .pipeline import Pipeline
 from .runtime import ClientPool, LoopThread
 from .sigv4 import SigV4Signer
+from .slices import slice_posts
+from .split import Progress, SliceQueue
 from .store import ConnectionStore
 
 __all__ = [
     "CLIENT_ENV",
     "CONCURRENCY_ENV",
     "connections_api",
+    "fanout_queue",
     "once",
     "pipeline",
     "store",
@@ -44,6 +46,8 @@ __all__ = [
 T = TypeVar("T")
 CONCURRENCY_ENV = "TUMBLE_FANOUT_CONCURRENCY"
 CLIENT_ENV = "TUMBLE_FANOUT_CLIENT"
+FANOUT_QUEUE_ENV = "FANOUT_QUEUE"
+FANOUT_PROGRESS_TABLE_ENV = "FANOUT_PROGRESS_TABLE"
 
 
 class once(Generic[T]):
@@ -83,9 +87,42 @@ def _pipeline() -> Pipeline:
     kind = os.environ.get(CLIENT_ENV, "signed")
     api, close = connections_api(session, concurrency, kind)
     lookup, close_lookup = subscriber_lookup(session, store(), kind)
+    closers = [close, close_lookup]
+    queue = fanout_queue(session, store(), os.environ)
+    if queue is not None:
+        closers.append(queue.close)
     return Pipeline(
-        store(), Deliverer(api, concurrency), runner, closers=[close, close_lookup], lookup=lookup
+        store(), Deliverer(api, concurrency), runner, closers=closers, lookup=lookup, slices=queue
     )
+
+
+def fanout_queue(
+    session: AioSession, connection_store: ConnectionStore, environ: Mapping[str, str]
+) -> SliceQueue | None:
+    """The fan-out queue and progress table of a fan-out that splits (processor.split), or
+    None when the function has none (FANOUT_QUEUE unset: it never splits). SQS's endpoint and
+    region are the ones boto3 resolves for it (AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL...)."""
+    queue_name = environ.get(FANOUT_QUEUE_ENV)
+    if not queue_name:
+        return None
+    table = environ.get(FANOUT_PROGRESS_TABLE_ENV)
+    if not table:
+        raise RuntimeError(f"{FANOUT_QUEUE_ENV} is set but {FANOUT_PROGRESS_TABLE_ENV} is not")
+    credentials = SessionCredentials(session)
+    dynamodb_meta = connection_store.client_meta
+    dynamodb = SignedJsonApi(
+        dynamodb_meta.endpoint_url,
+        credentials,
+        SigV4Signer(dynamodb_meta.region_name or "", DYNAMODB.signing_service),
+    )
+    sqs_meta = boto3.client("sqs").meta
+    sqs = SignedJsonApi(
+        sqs_meta.endpoint_url,
+        credentials,
+        SigV4Signer(sqs_meta.region_name or "", SQS.signing_service),
+        protocol=SQS,
+    )
+    return SliceQueue(sqs, queue_name, Progress(dynamodb, table), slice_posts(environ))
 
 
 def subscriber_lookup(
@@ -96,10 +133,10 @@ def subscriber_lookup(
     if kind == "botocore":
         return ThreadedLookup(connection_store), _nothing_to_close
     meta = connection_store.client_meta
-    api = SignedDynamoDb(
+    api = SignedJsonApi(
         meta.endpoint_url,
         SessionCredentials(session),
-        SigV4Signer(meta.region_name or "", DYNAMODB_SERVICE),
+        SigV4Signer(meta.region_name or "", DYNAMODB.signing_service),
     )
     return SignedLookup(connection_store, api), api.close
 

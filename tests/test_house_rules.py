@@ -168,8 +168,8 @@ KNOWN_EXCEPTIONS: Counter[tuple[str, str]] = Counter(
         ("spectator/watch_view.py", "subscribed"): 1,
         ("tumble/quotas.py", "batched"): 1,  # a row's label in the quota table
         # DynamoDB's error body and botocore's ClientError spell their message so.
-        ("processor/dynamodb_api.py", "message"): 1,
-        ("processor/dynamodb_api.py", "Message"): 2,
+        ("processor/json_api.py", "message"): 1,
+        ("processor/json_api.py", "Message"): 2,
     }
 )
 

@@ -74,12 +74,52 @@ def test_the_trigger_sends_failed_batches_to_the_queue_it_may_write(template: di
     (mapping,) = [
         r["Properties"]
         for r in template["Resources"].values()
-        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        if r["Type"] == "AWS::Lambda::EventSourceMapping" and "StartingPosition" in r["Properties"]
     ]
     queue_arn = {"Fn::GetAtt": ["StreamFailuresQueue", "Arn"]}
     assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": queue_arn}}
     assert (mapping["MaximumRetryAttempts"], mapping["MaximumRecordAgeInSeconds"]) == (10, 3600)
     assert "sqs:SendMessage" in actions_on(template, queue_arn)
+
+
+def test_the_fanout_worker_reads_its_queue_one_slice_at_a_time(template: dict[str, Any]):
+    resources = template["Resources"]
+    queue_arn = {"Fn::GetAtt": ["FanoutQueue", "Arn"]}
+    (mapping,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"].get("EventSourceArn") == queue_arn
+    ]
+    assert mapping["BatchSize"] == 1
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 100}
+    queue = resources["FanoutQueue"]["Properties"]
+    assert queue["QueueName"] == f"tumble-{STAGE}-fanout"
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["FanoutDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    worker = resources["FanoutUnderscoreworkerLambdaFunction"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]  # Lambda's advice for SQS
+    for function in ("FanoutUnderscoreworker", "SendUnderscoreiotUnderscoremessage",
+                     "SubmitUnderscoreiotUnderscoreevent"):  # fmt: skip
+        variables = resources[f"{function}LambdaFunction"]["Properties"]["Environment"]["Variables"]
+        assert variables["FANOUT_QUEUE"] == f"tumble-{STAGE}-fanout"
+        assert variables["FANOUT_PROGRESS_TABLE"] == f"tumble-{STAGE}-fanout-progress"
+    # Exactly the new calls: the trigger's send and wait, the worker's count and backoff,
+    # and what the Framework adds for the sqs event.
+    assert actions_on(template, queue_arn) == {
+        "sqs:GetQueueUrl",
+        "sqs:SendMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    }
+    progress = {"Fn::GetAtt": ["FanoutProgressTable", "Arn"]}
+    assert actions_on(template, progress) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert actions_on(template, {"Fn::GetAtt": ["FanoutDeadLetterQueue", "Arn"]}) == set()
 
 
 def test_the_role_has_what_lambda_documents_for_kinesis(template: dict[str, Any]):
@@ -93,13 +133,17 @@ def test_deletion_policies_are_chosen_per_resource(template: dict[str, Any]):
     policies = {
         name: (template["Resources"][name]["DeletionPolicy"],
                template["Resources"][name]["UpdateReplacePolicy"])
-        for name in ("IotEventsStream", "ConnectionsTable", "UploadBucket", "StreamFailuresQueue")
+        for name in ("IotEventsStream", "ConnectionsTable", "UploadBucket", "StreamFailuresQueue",
+                     "FanoutQueue", "FanoutDeadLetterQueue", "FanoutProgressTable")
     }  # fmt: skip
     assert policies == {
         "IotEventsStream": ("Delete", "Delete"),
         "ConnectionsTable": ("Delete", "Delete"),
         "UploadBucket": ("Retain", "Retain"),
         "StreamFailuresQueue": ("Delete", "Delete"),
+        "FanoutQueue": ("Delete", "Delete"),
+        "FanoutDeadLetterQueue": ("Delete", "Delete"),
+        "FanoutProgressTable": ("Delete", "Delete"),
     }
 
 

@@ -95,8 +95,16 @@ def test_the_stack_creates_what_serverless_yml_names(deployed, regional):
 
 
 def test_the_trigger_is_mapped_with_its_failure_queue(deployed, regional):
-    (mapping,) = regional("lambda").list_event_source_mappings()["EventSourceMappings"]
-    assert mapping["EventSourceArn"].endswith(f":stream/tumble-{STAGE}-iot-events")
+    mappings = regional("lambda").list_event_source_mappings()["EventSourceMappings"]
+    by_source = {m["EventSourceArn"].rsplit(":", 1)[-1]: m for m in mappings}
+    assert sorted(by_source) == [f"stream/tumble-{STAGE}-iot-events", f"tumble-{STAGE}-fanout"]
+    worker = by_source[f"tumble-{STAGE}-fanout"]
+    assert worker["FunctionArn"].endswith(f":function:tumble-{STAGE}-fanout_worker")
+    assert (worker["BatchSize"], worker["FunctionResponseTypes"]) == (
+        1,
+        ["ReportBatchItemFailures"],
+    )
+    mapping = by_source[f"stream/tumble-{STAGE}-iot-events"]
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == (
         f"arn:aws:sqs:{REGION}:{ACCOUNT}:tumble-{STAGE}-stream-failures"
     )

@@ -165,15 +165,23 @@ def make_token(role: str, subject: str = "someone", ttl_s: int = 600) -> str:
 class GatewayProcess:
     """`python -m gateway_adapter` serving serverless.yml at stage `test`."""
 
-    def __init__(self, triggers: bool = False, extra: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        triggers: bool = False,
+        extra: Sequence[str] = (),
+        config: Path = SERVERLESS_YML,
+        stage: str = "test",
+        environ: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
+        self.stage = stage
         self.log = tempfile.NamedTemporaryFile(prefix="gateway-", suffix=".log", delete=False)  # noqa: SIM115
-        env = {**os.environ, "TUMBLE_TOKEN_SECRET": SECRET}
+        env = {**os.environ, **(environ or {}), "TUMBLE_TOKEN_SECRET": SECRET}
         env.pop("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", None)
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "gateway_adapter", "--config", str(ROOT / "serverless.yml"),
-                "--host", "127.0.0.1", "--port", str(self.port), "--stage", "test",
+                sys.executable, "-m", "gateway_adapter", "--config", str(config),
+                "--host", "127.0.0.1", "--port", str(self.port), "--stage", stage,
                 "--log-level", "WARNING", "--poll-interval", "0.2",
                 *([] if triggers else ["--no-triggers"]), *extra,
             ],
@@ -190,7 +198,7 @@ class GatewayProcess:
         return f"127.0.0.1:{self.port}"
 
     def url(self, token: str | None = None) -> str:
-        base = f"ws://127.0.0.1:{self.port}/test"
+        base = f"ws://127.0.0.1:{self.port}/{self.stage}"
         return base if token is None else f"{base}?token={token}"
 
     def output(self) -> str:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from serverless_model.bootstrap import bootstrap_resources
@@ -17,9 +19,17 @@ def test_resources_are_created_then_left_alone(aws_client):
         ("table", True),
         ("bucket", True),
         ("queue", True),
+        ("queue", True),
+        ("table", True),
+        ("queue", True),  # last: its RedrivePolicy names the dead-letter queue made before
+    ]
+    assert [c.name for c in first][4:] == [
+        "tumble-boot-fanout-dead-letters",
+        "tumble-boot-fanout-progress",
+        "tumble-boot-fanout",
     ]
     second = bootstrap_resources(service, aws_client)
-    assert [c.created for c in second] == [False, False, False, False]
+    assert [c.created for c in second] == [False] * 7
     sqs = aws_client("sqs")
     queue = sqs.get_queue_url(QueueName="tumble-boot-stream-failures")["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
@@ -40,6 +50,12 @@ def test_resources_are_created_then_left_alone(aws_client):
     ]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
     aws_client("s3").head_bucket(Bucket=f"tumble-boot-uploads-{account}")
+    fanout = sqs.get_queue_url(QueueName="tumble-boot-fanout")["QueueUrl"]
+    fanout_attributes = sqs.get_queue_attributes(QueueUrl=fanout, AttributeNames=["All"])
+    redrive = json.loads(fanout_attributes["Attributes"]["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(":tumble-boot-fanout-dead-letters")
+    assert int(redrive["maxReceiveCount"]) == 5
+    assert fanout_attributes["Attributes"]["VisibilityTimeout"] == "180"
 
 
 def test_queues_and_topics_for_failure_destinations(aws_client, tmp_path):

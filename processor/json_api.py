@@ -1,5 +1,7 @@
-"""DynamoDB's Query over aiohttp, signed with processor.sigv4: the subscriber lookup that every
-event makes, without botocore's per-call pipeline.
+"""AWS's JSON protocol over aiohttp, signed with processor.sigv4: DynamoDB's Query (the
+subscriber lookup that every event makes) and, for a fan-out that splits, DynamoDB's
+UpdateItem and GetItem and SQS's GetQueueUrl and SendMessageBatch, without botocore's
+per-call pipeline.
 
 The lookup is on the hot path of both paths, and on a machine that idles between events
 botocore spends about 1.8 ms of CPU on one Query (0.9 ms when warm), as much as the server
@@ -9,7 +11,8 @@ chain), credentials from the session's chain, SigV4 as botocore signs a JSON-pro
 (tests/processor/test_dynamodb_api.py compares the two byte for byte), the x-amz-crc32 check,
 base64-decoded binary values, and its retry rule for DynamoDB: throttling, 5xx, a bad checksum
 and no answer are tried again with backoff (10 attempts, base 50 ms), anything else raises the
-ClientError botocore would raise, with the same error code."""
+ClientError botocore would raise, with the same error code. SQS speaks the same protocol
+(AWS JSON 1.0, `AmazonSQS.` targets) with botocore's standard rule instead: 3 attempts."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import random
 import time
 import zlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -30,10 +34,15 @@ from messages.backoff import full_jitter_s
 from .connections_api import LazyHttp, SessionCredentials
 from .sigv4 import SigV4Signer, amz_date, endpoint_target
 
-__all__ = ["MAX_ATTEMPTS", "RETRYABLE_CODES", "SIGNING_SERVICE", "SignedDynamoDb"]
+__all__ = [
+    "DYNAMODB",
+    "MAX_ATTEMPTS",
+    "RETRYABLE_CODES",
+    "SQS",
+    "JsonProtocol",
+    "SignedJsonApi",
+]
 
-SIGNING_SERVICE = "dynamodb"
-_TARGET_PREFIX = "DynamoDB_20120810."
 _CONTENT_TYPE = "application/x-amz-json-1.0"
 # botocore's legacy retry rule for DynamoDB (its _retry.json): 10 attempts from 50 ms, doubling;
 # here with full jitter (messages.backoff) and a cap, so retries spread and stay within a
@@ -57,16 +66,31 @@ RETRYABLE_CODES = frozenset(
 _SKIP_HEADERS = ("Accept-Encoding",)  # botocore asks for no encoding: the CRC is of the bytes
 
 
+@dataclass(frozen=True, slots=True)
+class JsonProtocol:
+    """What differs between two services of the JSON protocol, as botocore's models say."""
+
+    signing_service: str
+    target_prefix: str
+    max_attempts: int
+    binary_values: bool  # DynamoDB's "B" and "BS" values arrive base64-encoded
+
+
+DYNAMODB = JsonProtocol("dynamodb", "DynamoDB_20120810.", MAX_ATTEMPTS, binary_values=True)
+# botocore's standard retry mode (SQS has no legacy rule of its own): 3 attempts.
+SQS = JsonProtocol("sqs", "AmazonSQS.", 3, binary_values=False)
+
+
 class _Retryable(Exception):
     def __init__(self, status: int | None, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
 
 
-class SignedDynamoDb:
-    """One aiohttp session with kept-alive connections to one DynamoDB endpoint, built on first
-    use on the loop that uses it. `query` takes and returns what boto3's low-level client
-    does (attribute values as `{"S": ...}`, binary values as bytes)."""
+class SignedJsonApi:
+    """One aiohttp session with kept-alive connections to one service's endpoint, built on
+    first use on the loop that uses it. `call` takes and returns what boto3's low-level client
+    does (for DynamoDB: attribute values as `{"S": ...}`, binary values as bytes)."""
 
     def __init__(
         self,
@@ -77,7 +101,8 @@ class SignedDynamoDb:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         draw: Callable[[], float] = random.random,
-        max_attempts: int = MAX_ATTEMPTS,
+        protocol: JsonProtocol = DYNAMODB,
+        max_attempts: int | None = None,
     ) -> None:
         self._where = endpoint_target(endpoint_url)
         self._credentials = credentials
@@ -85,14 +110,15 @@ class SignedDynamoDb:
         self._http = LazyHttp(pool_size, _SKIP_HEADERS)
         self._sleep = sleep
         self._draw = draw
-        self._max_attempts = max_attempts
+        self._protocol = protocol
+        self._max_attempts = max_attempts or protocol.max_attempts
         self.attempts = 0  # calls sent, retries included
 
     async def query(self, request: dict[str, Any]) -> dict[str, Any]:
         return await self.call("Query", request)
 
     async def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
-        """One JSON-protocol operation, retried as botocore retries DynamoDB's."""
+        """One JSON-protocol operation, retried as botocore retries the service's."""
         body = json.dumps(request, separators=(",", ":")).encode()
         attempt = 0
         while True:
@@ -106,7 +132,8 @@ class SignedDynamoDb:
                 await self._sleep(full_jitter_s(attempt - 1, self._draw(), BASE_S, CAP_S))
 
     async def _send(self, operation: str, body: bytes) -> dict[str, Any]:
-        signed = {"Content-Type": _CONTENT_TYPE, "X-Amz-Target": f"{_TARGET_PREFIX}{operation}"}
+        target = f"{self._protocol.target_prefix}{operation}"
+        signed = {"Content-Type": _CONTENT_TYPE, "X-Amz-Target": target}
         credentials = await self._credentials.frozen()
         stamp = amz_date(time.time())
         headers = self._signer.headers("POST", self._where, body, credentials, stamp, signed)
@@ -128,7 +155,8 @@ class SignedDynamoDb:
             if status >= 500 or code in RETRYABLE_CODES:
                 raise _Retryable(status, code, message)
             raise _client_error(status, code, message, operation)
-        if b'"B' in data:  # a binary value somewhere ("B" or "BS"): botocore decodes those
+        # A binary value somewhere ("B" or "BS"): botocore decodes those.
+        if self._protocol.binary_values and b'"B' in data:
             answer = _decode_binary(answer)
         return answer
 

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from gateway_adapter.embedded.backend import free_port
 from messages import Subscription
 from processor.connections_api import SessionCredentials
-from processor.dynamodb_api import MAX_ATTEMPTS, SignedDynamoDb
+from processor.json_api import MAX_ATTEMPTS, SignedJsonApi
 from processor.lookup import SignedLookup, ThreadedLookup
 from processor.runtime import LoopThread
 from processor.sigv4 import Credentials, SigV4Signer
@@ -34,8 +34,8 @@ def loop_thread() -> Iterator[LoopThread]:
     yield LoopThread("test-dynamodb-api")
 
 
-def lean(endpoint: str, **options: Any) -> SignedDynamoDb:
-    return SignedDynamoDb(
+def lean(endpoint: str, **options: Any) -> SignedJsonApi:
+    return SignedJsonApi(
         endpoint, SessionCredentials(get_session()), SigV4Signer(REGION, "dynamodb"), **options
     )
 
@@ -208,7 +208,7 @@ THROTTLED = (
 
 def run_query(
     loop_thread: LoopThread, endpoint: str, **options: Any
-) -> tuple[Any, list[float], SignedDynamoDb]:
+) -> tuple[Any, list[float], SignedJsonApi]:
     slept: list[float] = []
 
     async def no_sleep(seconds: float) -> None:
