@@ -196,14 +196,22 @@ def decode_slice(body: str) -> Slice:
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             raise SliceError(f"not a fan-out slice of format {FORMAT}")
         index, count = raw["slice"]
-        endpoints = [(str(domain), str(stage)) for domain, stage in raw["endpoints"]]
+        endpoints: list[tuple[str, str]] = [
+            (str(domain), str(stage)) for domain, stage in raw["endpoints"]
+        ]
         lists = [
             tuple(Subscription.from_dict(sub, "slice subscription") for sub in subs)
             for subs in raw["lists"]
         ]
         subscribers = {
             str(event_type): [
-                Subscriber(str(cid), *endpoints[endpoint], lists[listed], bool(batched))
+                Subscriber(
+                    connection_id=str(cid),
+                    domain_name=endpoints[endpoint][0],
+                    stage=endpoints[endpoint][1],
+                    subscriptions=lists[listed],
+                    batched=bool(batched),
+                )
                 for cid, endpoint, listed, batched in rows
             ]
             for event_type, rows in raw["subscribers"].items()
