@@ -224,38 +224,42 @@ class LambdaRuntime:
     async def _invoke_here(self, function_name: str, event: Mapping[str, Any]) -> Any:
         prepared = self._prepare(function_name)
         function = prepared.function
-        context = LambdaContext(
-            prepared.lambda_name,
-            prepared.arn,
-            function.memory_mb,
-            function.timeout_s,
-            str(uuid.uuid4()),
-        )
+        request_id = str(uuid.uuid4())
         if prepared.own_env:
             os.environ.update(prepared.own_env)
         threads, slots = self._threads(function_name)
         deadline = asyncio.timeout(function.timeout_s)
         try:
-            # The function's timeout starts once it has a slot (a Lambda would have had a
-            # sandbox at once); asyncio.timeout, not wait_for: no extra Task on the hot path.
-            async with slots, deadline:
-                if prepared.is_async:
-                    return await prepared.handler(event, context)
-                return await asyncio.get_running_loop().run_in_executor(
-                    threads, prepared.handler, event, context
+            # The function's timeout, and the time its context says is left, start once it
+            # has a slot (a Lambda would have had a sandbox at once; a handler that budgets by
+            # get_remaining_time_in_millis must not lose the wait for one). asyncio.timeout,
+            # not wait_for: no extra Task on the hot path.
+            async with slots:
+                context = LambdaContext(
+                    prepared.lambda_name,
+                    prepared.arn,
+                    function.memory_mb,
+                    function.timeout_s,
+                    request_id,
                 )
+                async with deadline:
+                    if prepared.is_async:
+                        return await prepared.handler(event, context)
+                    return await asyncio.get_running_loop().run_in_executor(
+                        threads, prepared.handler, event, context
+                    )
         except TimeoutError as error:
             if not deadline.expired():  # the handler's own TimeoutError: a function error
                 log.error("%s: TimeoutError: %s\n%s", function_name, error, traceback.format_exc())
                 raise FunctionError(function_name, f"TimeoutError: {error}") from error
-            raise _timed_out(function, context.aws_request_id) from None
+            raise _timed_out(function, request_id) from None
         except Exception as error:
             log.error(
                 "%s: %s: %s (request %s)\n%s",
                 function_name,
                 type(error).__name__,
                 error,
-                context.aws_request_id,
+                request_id,
                 traceback.format_exc(),
             )
             raise FunctionError(function_name, f"{type(error).__name__}: {error}") from error

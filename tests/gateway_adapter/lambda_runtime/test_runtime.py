@@ -38,6 +38,8 @@ functions:
     timeout: 0.2
   asyncecho:
     handler: probe_handlers.async_echo
+  busy:
+    handler: probe_handlers.record_then_sleep
   missing:
     handler: probe_handlers.does_not_exist
   nomodule:
@@ -80,6 +82,30 @@ def test_context_and_warm_import(runtime: LambdaRuntime) -> None:
     assert first["memory_limit_in_mb"] == "512"
     assert 2000 < first["remaining_ms"] <= 3000
     assert first["aws_request_id"] != second["aws_request_id"]
+
+
+def test_the_time_left_starts_with_a_slot_not_before(tmp_path: Path) -> None:
+    """A queued invocation (one local slot, two calls) gets its whole timeout once it runs,
+    in its context as in the runtime's own deadline: a handler that budgets its work by the
+    time left must not lose the wait, which a Lambda would not have had."""
+    import probe_handlers
+
+    path = tmp_path / "serverless.yml"
+    path.write_text(SERVICE_YML)
+    runtime = LambdaRuntime(
+        load_service(path, Options(stage="t", region="eu-west-1")), max_workers=1
+    )
+
+    async def go() -> None:
+        try:
+            await asyncio.gather(*(runtime.invoke("busy", {"sleep_s": 1.0}) for _ in range(2)))
+        finally:
+            await runtime.close()
+
+    probe_handlers.CONTEXTS.clear()
+    run(go())
+    first, second = probe_handlers.CONTEXTS
+    assert first["remaining_ms"] > 2500 and second["remaining_ms"] > 2500  # of 3,000
 
 
 def test_handler_error_is_function_error(
