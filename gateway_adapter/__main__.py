@@ -140,7 +140,9 @@ async def serve(args: argparse.Namespace, service: Service) -> int:
         if service.sqs_triggers and not args.no_triggers:
             from .sqs_esm.poller import SqsEventSourceMappings
 
-            sqs_esm = SqsEventSourceMappings(service, runtime.invoke)
+            sqs_esm = SqsEventSourceMappings(
+                service, runtime.invoke, local_slots=runtime.local_slots
+            )
             await sqs_esm.start()
             log.info("sqs triggers running: %d", len(sqs_esm.triggers))
         if not args.triggers_only:

@@ -264,6 +264,13 @@ class LambdaRuntime:
             )
             raise FunctionError(function_name, f"{type(error).__name__}: {error}") from error
 
+    def local_slots(self, function_name: str) -> int:
+        """How many invocations of the function run at once here (the rest wait for a slot),
+        for a poller that should not take work it cannot start."""
+        if self.sandboxes is not None:
+            return self.sandboxes.per_function
+        return self._max_workers
+
     def _threads(self, function_name: str) -> tuple[ThreadPoolExecutor, asyncio.Semaphore]:
         """The function's own threads and the slots that queue for them: a flood of one
         function waits behind itself only."""

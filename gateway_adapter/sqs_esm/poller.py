@@ -58,7 +58,8 @@ INITIAL_CONCURRENCY = 5
 # Without maximumConcurrency Lambda scales to 1,000 batches; locally each function runs on
 # runtime.DEFAULT_WORKERS (8) threads, and a batch waiting for a thread has its visibility
 # timeout running. Five, Lambda's starting point, stays under that, so every batch invoked
-# runs at once; a serverless.yml that wants more says so with maximumConcurrency.
+# runs at once; a serverless.yml that wants more says so with maximumConcurrency (and still
+# gets no more lanes than the function has local slots: QueuePoller's local_slots).
 DEFAULT_MAXIMUM_CONCURRENCY = 5
 # A ReceiveMessage answer holds at most 10 messages of at most 256 KiB (SQS quotas): a batch
 # stops filling when one more answer might take it past the 6 MB payload.
@@ -89,6 +90,7 @@ class QueuePoller:
         invoke: Invoke,
         region: str,
         max_wait_s: int = RECEIVE_WAIT_LIMIT_S,
+        local_slots: int | None = None,
     ) -> None:
         self.trigger = trigger
         self.queue_url = queue_url
@@ -102,6 +104,11 @@ class QueuePoller:
         self.region = region
         self.max_wait_s = max_wait_s
         self.cap = trigger.maximum_concurrency or DEFAULT_MAXIMUM_CONCURRENCY
+        if local_slots is not None:
+            # A batch taken while the function has no free slot here would wait with its
+            # visibility timeout running and come back as a duplicate; Lambda would have run
+            # it at once. Left in the queue instead, it is taken when a slot frees.
+            self.cap = max(1, min(self.cap, local_slots))
         self.floor = min(INITIAL_CONCURRENCY, self.cap)
         self.tasks: set[asyncio.Task[None]] = set()
         self.lanes = 0
@@ -308,7 +315,10 @@ class SqsEventSourceMappings:
         session: aiobotocore.session.AioSession | None = None,
         stop_timeout_s: float | None = None,
         max_wait_s: int = RECEIVE_WAIT_LIMIT_S,
+        local_slots: Callable[[str], int] | None = None,
     ) -> None:
+        """`local_slots(function)`: how many invocations of it run at once here
+        (runtime.LambdaRuntime.local_slots); no queue takes more batches than that."""
         if not 0 <= max_wait_s <= RECEIVE_WAIT_LIMIT_S:
             raise ValueError(f"max_wait_s must be 0 to {RECEIVE_WAIT_LIMIT_S}")
         self.service = service
@@ -320,6 +330,7 @@ class SqsEventSourceMappings:
             stop_timeout_s if stop_timeout_s is not None else max(timeouts) + STOP_GRACE_S
         )
         self.max_wait_s = max_wait_s
+        self.local_slots = local_slots
         self.pollers: list[QueuePoller] = []
         self._stack = AsyncExitStack()
 
@@ -357,6 +368,9 @@ class SqsEventSourceMappings:
                 invoke=self.invoke,
                 region=self.service.region,
                 max_wait_s=self.max_wait_s,
+                local_slots=None
+                if self.local_slots is None
+                else self.local_slots(trigger.function),
             )
             poller.start()
             self.pollers.append(poller)

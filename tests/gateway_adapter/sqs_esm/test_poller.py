@@ -236,6 +236,41 @@ def test_deletes_do_not_wait_behind_long_polls(queue_service: Service, sqs: Any)
     assert len(invoked) == len(set(invoked)) == 20
 
 
+def test_no_queue_takes_more_batches_than_the_function_can_run_here(
+    queue_service: Service, sqs: Any
+) -> None:
+    """With two local slots, at most two batches are out of the queue at once, whatever
+    maximumConcurrency allows: a batch taken without a slot would wait with its visibility
+    timeout running."""
+    work = next(t for t in queue_service.sqs_triggers if t.function == "work")
+    wide = replace(work, batch_size=1, maximum_concurrency=40, maximum_batching_window_s=0)
+    service = replace(queue_service, sqs_triggers=(wide,))
+    running = 0
+    peak = 0
+
+    async def main() -> None:
+        async def invoke(function: str, event: Any) -> dict[str, Any]:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            await asyncio.sleep(0.05)
+            running -= 1
+            return {"batchItemFailures": []}
+
+        mappings = SqsEventSourceMappings(
+            service, invoke, max_wait_s=1, stop_timeout_s=3.0, local_slots=lambda _: 2
+        )
+        await mappings.start()
+        try:
+            send(sqs, WORK, [f"s{i}" for i in range(12)])
+            await until(lambda: depth(sqs, WORK) == 0, timeout=10, what="every message")
+        finally:
+            await mappings.stop()
+        assert peak == 2
+
+    asyncio.run(main())
+
+
 def test_throttled_invocations_lose_nothing(
     queue_service: Service, sqs: Any, handlers: ModuleType, caplog: pytest.LogCaptureFixture
 ) -> None:
