@@ -194,7 +194,11 @@ def stadium_chart(stadium: Mapping[str, Any]) -> bytes:
     """One frame per event against batched frames, same crowd size, same run; a crowd that
     was skipped shows why."""
     figures = stadium["figures"]
-    crowds = [name for name in ("unbatched", "batched") if "skipped" not in figures.get(name, {})]
+    crowds = [
+        name
+        for name in ("unbatched", "batched", "batched_split")
+        if name in figures and "skipped" not in figures[name]
+    ]
     figure, panels = plt.subplots(1, len(STADIUM_PANELS), figsize=(13, 3.8))
     _bar_panels(panels, STADIUM_PANELS, figures, crowds, crowds)
     skipped = [

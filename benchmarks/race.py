@@ -25,7 +25,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,9 +90,12 @@ def local_stack(
     log_dir: Path,
     loop: str | None = None,
     localstack: bool = False,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[LocalStack]:
-    """The stack on the embedded backend, or on host-mode LocalStack (`localstack`)."""
+    """The stack on the embedded backend, or on host-mode LocalStack (`localstack`); the
+    caller's TUMBLE_ settings never leak in, the benchmark's own (`settings`) do."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TUMBLE_"))}
+    env.update(settings or {})
     env["LOCALSTACK_HOST"] = f"127.0.0.1:{free_port()}"  # no LocalStack adopted: free ports
     if localstack:
         env.update(BACKEND="localstack", LOCALSTACK_MODE="host")

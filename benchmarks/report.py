@@ -197,6 +197,11 @@ STADIUM_ROWS = (
     ("talk-style clients beside the crowd: events", "talk_events", 0),
     ("press to spectator p50, ms", "p50_ms", 0),
     ("press to spectator p99, ms", "p99_ms", 0),
+    ("batches that split into slices (fan-out over the post budget)", "split_batches", 0),
+    ("slices, and fanout_worker invocations", "slices_and_workers", 0),
+    ("frames dropped: the client was not reading (429 after retries)", "frames_dropped", 0),
+    ("connections closed for never reading", "frames_closed", 0),
+    ("frames failed or abandoned by the endpoint", "frames_failed_or_abandoned", 0),
     ("gateway + processor CPU, cores", "gateway_cpu_s_per_s", 2),
     ("gateway + processor peak RSS, MB", "gateway_peak_rss_mb", 0),
     ("embedded backend CPU, cores", "backend_cpu_s_per_s", 2),
@@ -204,22 +209,44 @@ STADIUM_ROWS = (
 )
 
 
+STADIUM_CROWDS = ("unbatched", "batched", "batched_split")
+
+
+def _cell(value: Any, digits: int) -> str:
+    return value if isinstance(value, str) else _n(value, digits)
+
+
+def _stadium_derived(row: dict[str, Any]) -> dict[str, Any]:
+    """Rows that join two figures (absent from runs that predate them)."""
+    if "slices" not in row:
+        return row
+    joined = f"{row['slices']:,} / {row['worker_invocations']:,}"
+    lost = row.get("frames_failed", 0) + row.get("frames_abandoned", 0)
+    return {**row, "slices_and_workers": joined, "frames_failed_or_abandoned": lost}
+
+
 def _stadium(doc: Document) -> list[str]:
-    figures = doc["figures"]
-    crowds = ("unbatched", "batched")
+    figures = {name: _stadium_derived(row) for name, row in doc["figures"].items()}
+    crowds = [name for name in STADIUM_CROWDS if name in figures]
     rows = [
         [
             label,
             *(
                 figures[name].get("skipped", "-")
                 if "skipped" in figures.get(name, {})
-                else _n(figures.get(name, {}).get(key), digits)
+                else _cell(figures.get(name, {}).get(key), digits)
                 for name in crowds
             ),
         ]
         for label, key, digits in STADIUM_ROWS
     ]
-    lines = _table(["", "one frame per event (baseline)", "batched frames"], rows)
+    slices = doc.get("parameters", {}).get("split_slices", "several")
+    labels = {
+        "unbatched": "one frame per event (baseline)",
+        "batched": "batched frames",
+        "batched_split": f"batched, fan-out split in {slices} slices",
+    }
+    lines = _table(["", *(labels[name] for name in crowds)], rows)
     lines.append(
         "\nThe processor's handlers run inside the gateway process (as `tumble local` runs "
         "them), so their CPU and RSS are the gateway's figure."

@@ -14,6 +14,12 @@ processor's own log line per send_iot_message invocation (in the gateway's log):
 spectator should get at most one frame per batch. A gateway whose subscribe answer does not
 echo `batched` (one that predates batched frames) gets the batched crowd reported as skipped.
 
+A third crowd, batched again, runs on a second stack whose fan-out must split each batch into
+SPLIT_SLICES slices (TUMBLE_FANOUT_SLICE_POSTS) handed to fanout_worker through the emulated
+SQS queue: beside the plain batched crowd, it shows what the split costs in latency (the
+trigger waits for its slices, processor/split.py says why). On one machine the slices share
+the same cores, so it cannot show the gain, only the price of the hand-over.
+
 `--spectators 500 --seconds 10` is issue 22's done-when: 500 batched spectators receiving
 every event of 40 events/s for 10 s, in at most one frame per ESM batch each."""
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -55,6 +62,8 @@ SAMPLE_EVERY = 50
 DRAIN_S = 120.0  # after the last put, how long delivery may take before the crowd is stopped
 IDLE_PERCENT = 10.0
 SKIPPED = "skipped: the gateway did not echo batched"
+SPLIT_SLICES = 4
+CROWDS = ("unbatched", "batched", "batched_split")
 
 
 @dataclass
@@ -185,9 +194,10 @@ def settle(gateway: psutil.Process) -> None:
             return
 
 
-def esm_batches(log: Path, offset: int) -> list[dict[str, Any]]:
-    """The processor's log line of each send_iot_message invocation that carried records,
-    written after `offset` bytes of the gateway's log."""
+def fanout_lines(log: Path, offset: int) -> list[dict[str, Any]]:
+    """The processor's log lines of the Kinesis path's fan-out, written after `offset` bytes
+    of the gateway's log: each send_iot_message invocation that carried records, and each
+    fanout_worker invocation (a slice of a fan-out that split)."""
     with log.open("rb") as file:
         file.seek(offset)
         text = file.read().decode(errors="replace")
@@ -195,8 +205,13 @@ def esm_batches(log: Path, offset: int) -> list[dict[str, Any]]:
     return [
         line
         for line in lines
-        if line.get("function") == "send_iot_message" and line.get("records", 0) > 0
+        if line.get("function") in ("send_iot_message", "fanout_worker")
+        and line.get("records", 0) > 0
     ]
+
+
+# Where the frames that never reached a spectator went, by the fan-out's own count.
+LOSS_COUNTS = ("dropped", "closed", "failed", "abandoned")
 
 
 def _percentile(values: Sequence[float], q: int) -> float | None:
@@ -222,9 +237,11 @@ def one_crowd(
             settle(usage.processes["gateway"])
             took = time.monotonic() - started
         got = crowd.stop()
-        batches = esm_batches(log, offset)
+        fanout = fanout_lines(log, offset)
     finally:
         crowd.kill()
+    batches = [line for line in fanout if line["function"] == "send_iot_message"]
+    workers = [line for line in fanout if line["function"] == "fanout_worker"]
     events, frames = got.get("events", []), got.get("frames", [])
     latencies = got.get("latencies_ms", [])
     complete = sum(1 for n in events if n >= sent)
@@ -244,6 +261,11 @@ def one_crowd(
         "spectators_with_every_event": complete,
         "frames_per_spectator_per_s": sum(frames) / max(1, len(frames)) / seconds,
         "esm_batches": len(batches),
+        # A fan-out over one invocation's post budget goes out in slices to fanout_worker.
+        "split_batches": sum(1 for b in batches if b.get("slices", 0) > 0),
+        "slices": sum(b.get("slices", 0) for b in batches),
+        "worker_invocations": len(workers),
+        **{f"frames_{name}": sum(line.get(name, 0) for line in fanout) for name in LOSS_COUNTS},
         "most_frames_per_spectator": max(frames, default=0),
         # Frames one invocation delivered, per spectator: 1 when batched (under 32 KB).
         "max_frames_per_spectator_per_batch": most / max(1, spectators),
@@ -274,20 +296,28 @@ def main(argv: list[str]) -> int:
     spectators = args.spectators or (QUICK_SPECTATORS if args.quick else SPECTATORS)
     seconds = args.seconds or (QUICK_SECONDS if args.quick else SECONDS)
     figures: dict[str, Any] = {}
-    with (
-        tempfile.TemporaryDirectory(prefix="tumble-stadium-") as logs,
-        local_stack(1.0, 0, Path(logs)) as stack,
-    ):
-        secret = stack.env["TUMBLE_TOKEN_SECRET"].encode()
-        viewer = issue(secret, Role.VIEWER, "stadium", int(time.time()) + TOKEN_TTL_S)
-        url = with_token(stack.ws_url, viewer)
-        # Batched first: it keeps up, so the one-frame-per-event crowd after it starts on an
-        # idle stack; the other way round, the first crowd's backlog (records still in the
-        # stream when its drain time ran out) would load the second crowd's run.
-        for name, batched in (("batched", True), ("unbatched", False)):
-            figures[name] = one_crowd(stack, url, spectators, seconds, batched)
-        figures = {name: figures[name] for name in ("unbatched", "batched")}
-    parameters = {"spectators": spectators, "seconds": seconds, "presses_per_s": 40.0}
+    split = {"TUMBLE_FANOUT_SLICE_POSTS": str(math.ceil(spectators / SPLIT_SLICES))}
+    # Batched first: it keeps up, so the one-frame-per-event crowd after it starts on an idle
+    # stack; the other way round, the first crowd's backlog (records still in the stream when
+    # its drain time ran out) would load the second crowd's run. The split crowd gets a stack
+    # of its own, since the slice size is the processor's setting.
+    for settings, crowds in ((None, ("batched", "unbatched")), (split, ("batched_split",))):
+        with (
+            tempfile.TemporaryDirectory(prefix="tumble-stadium-") as logs,
+            local_stack(1.0, 0, Path(logs), settings=settings) as stack,
+        ):
+            secret = stack.env["TUMBLE_TOKEN_SECRET"].encode()
+            viewer = issue(secret, Role.VIEWER, "stadium", int(time.time()) + TOKEN_TTL_S)
+            url = with_token(stack.ws_url, viewer)
+            for name in crowds:
+                figures[name] = one_crowd(stack, url, spectators, seconds, name != "unbatched")
+    figures = {name: figures[name] for name in CROWDS}
+    parameters = {
+        "spectators": spectators,
+        "seconds": seconds,
+        "presses_per_s": 40.0,
+        "split_slices": SPLIT_SLICES,
+    }
     results.record("stadium", parameters=parameters, figures=figures)
     print(f"stadium: {spectators:,} spectators, {PLAYERS * PRESSES_PER_S:g} presses/s on Kinesis")
     failed = False
