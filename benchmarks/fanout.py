@@ -339,7 +339,11 @@ def main(argv: list[str]) -> int:
         make: Callable[..., Any] = session.client  # the service is named at run time
         bootstrap_resources(service, lambda name: make(name, endpoint_url=endpoint))
         os.environ.update(service.functions["send_iot_message"].environment)
+        # One invocation's own fan-out is what this measures (the rate the split's budget is
+        # derived from); with no fan-out worker running here, a split would only wait.
         from processor import wiring
+
+        os.environ.pop(wiring.FANOUT_QUEUE_ENV, None)
 
         pipeline = wiring.pipeline()
         domain = f"127.0.0.1:{sink_port}"
