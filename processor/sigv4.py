@@ -7,19 +7,28 @@ PostToConnection is fixed: `host`, `x-amz-date` and, with temporary credentials,
 signing); the payload hash is the body's SHA-256 (botocore signs every non-S3 payload, HTTP or
 HTTPS) and is not sent as a header. A JSON-protocol call (DynamoDB) also signs the
 `content-type` and `x-amz-target` headers it carries: `signed` below. tests/processor/test_sigv4.py
-compares this signer with botocore's own, byte for byte."""
+compares this signer with botocore's own, byte for byte. The canonical request, key
+derivation and signature are sigv4_core's, the code the emulator verifies with."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import quote, urlsplit
 
-from botocore.utils import normalize_url_path
+from sigv4_core import (
+    ALGORITHM,
+    SigningKeys,
+    canonical_path,
+    canonical_request,
+    credential_scope,
+    signature,
+    string_to_sign,
+    trimmed,
+)
 
 __all__ = [
     "ALGORITHM",
@@ -33,7 +42,6 @@ __all__ = [
     "target",
 ]
 
-ALGORITHM = "AWS4-HMAC-SHA256"
 # The API Gateway management API is signed as service `execute-api` (its service model's
 # signingName), in the client's region.
 SIGNING_SERVICE = "execute-api"
@@ -85,9 +93,7 @@ def _host_of(url: str) -> str:
 def target(endpoint: str, connection_id: str) -> SignedTarget:
     url = f"{endpoint.rstrip('/')}{connection_path(connection_id)}"
     path = urlsplit(url).path
-    # SigV4Auth._normalize_url_path: non-S3 paths are normalized, then quoted once more, so
-    # an id's `%3D` is `%253D` in the canonical request.
-    return SignedTarget(url, _host_of(url), quote(normalize_url_path(path), safe="/~"))
+    return SignedTarget(url, _host_of(url), canonical_path(path))
 
 
 def endpoint_target(endpoint: str) -> SignedTarget:
@@ -104,7 +110,7 @@ def _header_lines(
     lines = [("host", host), ("x-amz-date", stamp)]
     if token:
         lines.append(("x-amz-security-token", token))
-    lines += [(name.lower(), " ".join(value.split())) for name, value in signed.items()]
+    lines += [(name.lower(), trimmed(value)) for name, value in signed.items()]
     return sorted(lines)
 
 
@@ -114,26 +120,18 @@ def amz_date(epoch_s: float | None = None) -> str:
 
 
 class SigV4Signer:
-    """Signs for one region and service; the signing key is cached per secret, day, region and
-    service (it changes only at midnight UTC or with new credentials)."""
+    """Signs for one region and service; the signing key is cached per secret and day (it
+    changes only at midnight UTC or with new credentials)."""
 
     def __init__(self, region: str, service: str = SIGNING_SERVICE) -> None:
         if not region:
             raise ValueError("a region is needed to sign (AWS_REGION or AWS_DEFAULT_REGION)")
         self.region = region
         self.service = service
-        self._keys: dict[tuple[str, str], bytes] = {}
+        self._keys = SigningKeys(_KEY_CACHE_MAX)
 
     def signing_key(self, secret_key: str, day: str) -> bytes:
-        key = self._keys.get((secret_key, day))
-        if key is None:
-            key = f"AWS4{secret_key}".encode()
-            for part in (day, self.region, self.service, "aws4_request"):
-                key = hmac.digest(key, part.encode(), "sha256")
-            if len(self._keys) >= _KEY_CACHE_MAX:
-                self._keys.clear()
-            self._keys[(secret_key, day)] = key
-        return key
+        return self._keys.key(secret_key, day, self.region, self.service)
 
     def canonical_request(
         self,
@@ -146,9 +144,7 @@ class SigV4Signer:
     ) -> tuple[str, str]:
         """The canonical request and its SignedHeaders list."""
         lines = _header_lines(where.host, stamp, token, signed)
-        headers = "".join(f"{name}:{value}\n" for name, value in lines)
-        names = ";".join(name for name, _ in lines)
-        return f"{method}\n{where.canonical_path}\n\n{headers}\n{names}\n{payload_hash}", names
+        return canonical_request(method, where.canonical_path, "", lines, payload_hash)
 
     def headers(
         self,
@@ -162,23 +158,19 @@ class SigV4Signer:
         """The headers that make this request signed: Host, X-Amz-Date, the token if any, and
         Authorization; `signed` are other headers the request sends and signs (sent as given,
         not returned here). `stamp` is an X-Amz-Date (see amz_date)."""
-        token = " ".join(credentials.token.split()) if credentials.token else None
+        token = trimmed(credentials.token) if credentials.token else None
         canonical, names = self.canonical_request(
             method, where, stamp, token, hashlib.sha256(body).hexdigest(), signed
         )
         day = stamp[:8]
-        scope = f"{day}/{self.region}/{self.service}/aws4_request"
-        string_to_sign = (
-            f"{ALGORITHM}\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        )
-        signature = hmac.new(
-            self.signing_key(credentials.secret_key, day), string_to_sign.encode(), "sha256"
-        ).hexdigest()
+        scope = credential_scope(day, self.region, self.service)
+        key = self.signing_key(credentials.secret_key, day)
+        signed_hex = signature(key, string_to_sign(stamp, scope, canonical))
         headers = {"Host": where.host, "X-Amz-Date": stamp}
         if credentials.token:
             headers["X-Amz-Security-Token"] = credentials.token
         headers["Authorization"] = (
             f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
-            f"SignedHeaders={names}, Signature={signature}"
+            f"SignedHeaders={names}, Signature={signed_hex}"
         )
         return headers

@@ -4,7 +4,8 @@ The signature is recomputed the way botocore's SigV4Auth computes it (same canon
 quoting, header trimming and payload hash) but without building an AWSRequest per call, and
 with the signing key cached per day, region and service: verification is on the hot path of
 every post. tests/gateway_adapter/apigateway/test_sigv4.py checks it against botocore's
-SigV4Auth itself, and every integration test signs with boto3."""
+SigV4Auth itself, and every integration test signs with boto3. The canonical request, key
+derivation and signature are sigv4_core's: the same code the processor signs with."""
 
 from __future__ import annotations
 
@@ -15,9 +16,16 @@ import re
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
-from botocore.utils import normalize_url_path
+from sigv4_core import (
+    SigningKeys,
+    canonical_path,
+    credential_scope,
+    string_to_sign,
+    trimmed,
+)
+from sigv4_core import canonical_request as core_canonical_request
+from sigv4_core import signature as signature_of
 
 __all__ = ["SIGNING_SERVICE", "SigV4Verifier", "SignatureError", "canonical_request"]
 
@@ -49,17 +57,18 @@ def _canonical_query(query: str) -> str:
 def canonical_request(
     method: str, raw_path: str, headers: Any, signed: list[str], payload_hash: str
 ) -> str:
-    """The canonical request of SigV4 for non-S3 services, as botocore builds it."""
+    """The canonical request of SigV4 for non-S3 services, as botocore builds it, from the
+    request as it arrived (a header sent twice is signed as its values joined by commas)."""
     path, _, query = raw_path.partition("?")
-    lines = [method.upper(), quote(normalize_url_path(path), safe="/~"), _canonical_query(query)]
     getall = getattr(headers, "getall", None)
+    lines = []
     for name in sorted(set(signed)):
         values = getall(name, []) if getall is not None else [headers[name]]
-        lines.append(f"{name}:{','.join(' '.join(v.split()) for v in values)}")
-    lines.append("")
-    lines.append(";".join(sorted(set(signed))))
-    lines.append(payload_hash)
-    return "\n".join(lines)
+        lines.append((name, ",".join(trimmed(v) for v in values)))
+    canonical, _ = core_canonical_request(
+        method.upper(), canonical_path(path), _canonical_query(query), lines, payload_hash
+    )
+    return canonical
 
 
 class SigV4Verifier:
@@ -70,18 +79,7 @@ class SigV4Verifier:
         self.access_key = access_key
         self.region = region
         self._secret = secret_key
-        self._keys: dict[tuple[str, str, str], bytes] = {}
-
-    def _signing_key(self, day: str, region: str, service: str) -> bytes:
-        key = self._keys.get((day, region, service))
-        if key is None:
-            key = f"AWS4{self._secret}".encode()
-            for part in (day, region, service, "aws4_request"):
-                key = hmac.digest(key, part.encode(), "sha256")
-            if len(self._keys) > 64:
-                self._keys.clear()
-            self._keys[(day, region, service)] = key
-        return key
+        self._keys = SigningKeys()
 
     def verify(
         self,
@@ -136,13 +134,8 @@ class SigV4Verifier:
                 "The provided 'x-amz-content-sha256' header does not match what was computed."
             )
         canonical = canonical_request(method, raw_path, headers, names, payload_hash)
-        string_to_sign = (
-            f"AWS4-HMAC-SHA256\n{stamp}\n{day}/{region}/{service}/aws4_request\n"
-            f"{hashlib.sha256(canonical.encode()).hexdigest()}"
-        )
-        expected = hmac.new(
-            self._signing_key(day, region, service), string_to_sign.encode(), "sha256"
-        ).hexdigest()
+        to_sign = string_to_sign(stamp, credential_scope(day, region, service), canonical)
+        expected = signature_of(self._keys.key(self._secret, day, region, service), to_sign)
         if not hmac.compare_digest(expected, signature):
             raise SignatureError(
                 "The request signature we calculated does not match the signature you provided."

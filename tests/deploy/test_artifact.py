@@ -69,7 +69,15 @@ def test_serverless_ships_the_artifact_it_names():
 def test_the_artifact_holds_the_code_and_the_requirements_for_lambda(artifact: Path):
     names = zipfile.ZipFile(artifact).namelist()
     top = {name.split("/")[0] for name in names}
-    assert {"messages", "processor", "aiobotocore", "aiohttp", "boto3", "botocore"} <= top
+    assert {
+        "messages",
+        "processor",
+        "sigv4_core",
+        "aiobotocore",
+        "aiohttp",
+        "boto3",
+        "botocore",
+    } <= top
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert names == sorted(names)
     # Compiled for CPython 3.12 on Linux x86_64, not for this machine's interpreter.

@@ -14,7 +14,7 @@ from tumble.packaging import LambdaPlatform, PackagingError, build_artifact, che
 from tumble.packaging import read_spec as read_package_spec
 from tumble.packaging.patterns import matching_files
 
-TUMBLE_PATTERNS = ["!**", "messages/**", "processor/**", "!**/__pycache__/**"]
+TUMBLE_PATTERNS = ["!**", "messages/**", "processor/**", "sigv4_core/**", "!**/__pycache__/**"]
 X86 = LambdaPlatform("3.12", "x86_64")
 
 
@@ -30,15 +30,17 @@ def service_tree(tmp_path: Path) -> Path:
     return tree(
         tmp_path, "messages/__init__.py", "messages/__pycache__/x.cpython-311.pyc",
         "processor/handlers/a.py", "processor/README", "producer/p.py", "serverless.yml",
+        "sigv4_core/__init__.py",
         ".git/config", ".serverless/state.json", ".venv/lib/site.py", "node_modules/m/i.js",
     )  # fmt: skip
 
 
-def test_tumble_patterns_keep_messages_and_processor_only(service_tree: Path):
+def test_tumble_patterns_keep_messages_processor_and_the_sigv4_core_only(service_tree: Path):
     assert list(matching_files(service_tree, TUMBLE_PATTERNS)) == [
         "messages/__init__.py",
         "processor/README",
         "processor/handlers/a.py",
+        "sigv4_core/__init__.py",
     ]
 
 
