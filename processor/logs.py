@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["Invocation", "logger"]
+__all__ = ["Invocation", "logger", "warn"]
 
 logger = logging.getLogger("tumble.processor")
 if not logger.handlers:
@@ -25,6 +25,11 @@ if not logger.handlers:
 
 def _line(level: str, fields: dict[str, Any]) -> str:
     return json.dumps({"level": level, **fields}, default=str, separators=(",", ":"))
+
+
+def warn(function: str, message: str, **fields: Any) -> None:
+    """A warning line of its own, for what goes wrong away from an invocation's log."""
+    logger.warning(_line("WARNING", {"function": function, "message": message, **fields}))
 
 
 class Invocation:
@@ -54,9 +59,7 @@ class Invocation:
         return round((time.perf_counter() - self._started) * 1000, 3)
 
     def warn(self, message: str, **fields: Any) -> None:
-        logger.warning(
-            _line("WARNING", {"function": self.fields["function"], "message": message, **fields})
-        )
+        warn(self.fields["function"], message, **fields)
 
     def done(self) -> None:
         self.fields["duration_ms"] = self.elapsed_ms()

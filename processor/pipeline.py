@@ -22,6 +22,7 @@ from .delivery import Deliverer, DeliveryReport
 from .endpoints import management_endpoint
 from .fanout import Plan, Post, plan_posts
 from .lookup import SubscriberLookup, ThreadedLookup
+from .removal import GoneRemoval, ThreadedRemoval, remove_logged
 from .runtime import LoopThread
 from .slices import Slice, chunk_events, plan_slices
 from .split import PROGRESS_COUNTS, SliceQueue
@@ -160,8 +161,10 @@ class Pipeline:
         closers: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         lookup: SubscriberLookup | None = None,
         slices: SliceQueue | None = None,
+        removal: GoneRemoval | None = None,
     ) -> None:
         self.store = store
+        self.removal = removal or ThreadedRemoval(store)
         self.slices = slices  # the fan-out queue: None, never split
         self.lookup = lookup or ThreadedLookup(store)
         self.deliverer = deliverer
@@ -185,20 +188,21 @@ class Pipeline:
     ) -> FanoutReport:
         """`events` are (tag, event) pairs; failed_tags names the ones worth retrying. The
         lookups and the posts run as one coroutine on the processor's loop: one hand-over
-        from the handler's thread, however many event types and subscribers."""
+        from the handler's thread, however many event types and subscribers; the removal of
+        the connections found gone runs in it too."""
         budget_s = timeout_s if timeout_s is not None else DEFAULT_SLICE_WAIT_S
         deadline = time.monotonic() + max(0.0, budget_s - SLICE_WAIT_RESERVE_S)
-        report = self.runner.run(self._fan_out(events, source, deadline), timeout_s)
-        self._remove_gone(report)
-        return report
+        return self.runner.run(self._fan_out(events, source, deadline), timeout_s)
 
     def deliver_slice(self, piece: Slice, timeout_s: float | None = None) -> FanoutReport:
         """A fan-out worker's share of a fan-out that split: the frames planned from the
         slice's events and subscribers exactly as the trigger would have planned them."""
+        return self.runner.run(self._deliver_slice(piece), timeout_s)
+
+    async def _deliver_slice(self, piece: Slice) -> FanoutReport:
         report = FanoutReport()
-        by_type = _by_type(piece.events)
-        self.runner.run(self._deliver(by_type, piece.subscribers, piece.source, report), timeout_s)
-        self._remove_gone(report)
+        await self._deliver(_by_type(piece.events), piece.subscribers, piece.source, report)
+        await self._remove_gone(report)
         return report
 
     def count_slice_done(self, piece: Slice, report: FanoutReport) -> bool:
@@ -213,14 +217,15 @@ class Pipeline:
         if retries and self.slices is not None:
             self.runner.run(self.slices.retry_later(retries), 30)
 
-    def _remove_gone(self, report: FanoutReport) -> None:
+    async def _remove_gone(self, report: FanoutReport) -> None:
         removed = report.gone_ids | report.closed_ids
         if removed:
-            written = self.store.delete_connections(sorted(removed))
-            # One consistent key Query per connection (1 unit: its items are small) and
-            # one write unit per item deleted (each under 1 KB).
-            report.read_units += len(removed)
-            report.write_units += written
+            written = await remove_logged(self.removal, sorted(removed))
+            if written is not None:
+                # One consistent key Query per connection (1 unit: its items are small) and
+                # one write unit per item deleted (each under 1 KB).
+                report.read_units += len(removed)
+                report.write_units += written
 
     async def _fan_out(
         self, events: Sequence[tuple[int, Event]], source: Source, deadline: float
@@ -240,6 +245,7 @@ class Pipeline:
             await self._split(events, subscribers, source, deadline, report)
         else:
             await self._deliver(by_type, subscribers, source, report)
+        await self._remove_gone(report)
         return report
 
     def _over_budget(
@@ -328,9 +334,12 @@ class Pipeline:
     def reply(self, domain_name: str, stage: str, connection_id: str, frame: str) -> bool:
         """A control frame to one connection (a route without a route response)."""
         post = Post(connection_id, self.endpoint_of(domain_name, stage), frame.encode(), 0)
-        delivery = self.runner.run(self.deliverer.deliver([post]))
+        return self.runner.run(self._reply(post))
+
+    async def _reply(self, post: Post) -> bool:
+        delivery = await self.deliverer.deliver([post])
         if delivery.gone or delivery.closed:
-            self.store.delete_connections(sorted(delivery.gone | delivery.closed))
+            await remove_logged(self.removal, sorted(delivery.gone | delivery.closed))
         return delivery.delivered == 1
 
 

@@ -27,6 +27,7 @@ from .capacity import item_size, query_read_units
 __all__ = [
     "BATCH_WRITE_LIMIT",
     "CONNECTION_TTL_S",
+    "MAX_BATCH_ATTEMPTS",
     "Connection",
     "ConnectionNotFound",
     "ConnectionStore",
@@ -34,6 +35,7 @@ __all__ = [
     "LookupPages",
     "StoreError",
     "Subscriber",
+    "batch_retry_s",
 ]
 
 # API Gateway WebSocket: a connection lasts at most 2 hours; the TTL removes what a lost
@@ -49,6 +51,11 @@ CONNECTION_ITEM = "connection"
 SUBSCRIPTION_PREFIX = "sub#"
 # The subscription item carries the subscribe request's own opt-in, under its name.
 BATCHED_ATTRIBUTE = BATCHED
+
+
+def batch_retry_s(attempt: int, draw: float) -> float:
+    """The wait before resending a BatchWriteItem's unprocessed items (throttling)."""
+    return full_jitter_s(attempt, draw, base_s=0.05, cap_s=2.0)
 
 
 class StoreError(RuntimeError):
@@ -264,20 +271,27 @@ class ConnectionStore:
         return self.delete_connections([connection_id])
 
     def delete_connections(self, connection_ids: Iterable[str]) -> int:
-        """Removes the connections and every item they own; returns how many items went."""
+        """Removes the connections and every item they own; returns how many items went.
+        processor.removal sends the same requests from the processor's loop."""
         keys = [key for cid in dict.fromkeys(connection_ids) for key in self._item_keys(cid)]
         for chunk in _chunks(keys, BATCH_WRITE_LIMIT):
-            self._batch_write([{"DeleteRequest": {"Key": key}} for key in chunk])
+            self._batch_write(self.delete_requests(chunk))
         return len(keys)
 
-    def _item_keys(self, connection_id: str, prefix: str | None = None) -> list[dict[str, Any]]:
+    @staticmethod
+    def delete_requests(keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One BatchWriteItem's DeleteRequests (at most BATCH_WRITE_LIMIT keys)."""
+        return [{"DeleteRequest": {"Key": key}} for key in keys]
+
+    def item_keys_request(self, connection_id: str, prefix: str | None = None) -> dict[str, Any]:
+        """The consistent Query for the keys of every item a connection owns (or those whose
+        `item` begins with `prefix`)."""
         condition = "connection_id = :c"
         values: dict[str, Any] = {":c": _s(connection_id)}
         if prefix is not None:
             condition += " AND begins_with(#i, :p)"
             values[":p"] = _s(prefix)
-        keys: list[dict[str, Any]] = []
-        request: dict[str, Any] = {
+        return {
             "TableName": self.table,
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
@@ -285,6 +299,10 @@ class ConnectionStore:
             "ProjectionExpression": "connection_id, #i",
             "ConsistentRead": True,
         }
+
+    def _item_keys(self, connection_id: str, prefix: str | None = None) -> list[dict[str, Any]]:
+        keys: list[dict[str, Any]] = []
+        request = self.item_keys_request(connection_id, prefix)
         while True:
             response = self._db.query(**request)
             keys.extend(response.get("Items", []))
@@ -299,7 +317,7 @@ class ConnectionStore:
             if not requests:
                 return
             # Unprocessed items mean throttling: back off exponentially with full jitter.
-            self._sleep(full_jitter_s(attempt, random.random(), base_s=0.05, cap_s=2.0))
+            self._sleep(batch_retry_s(attempt, random.random()))
         raise StoreError(f"{len(requests)} writes still unprocessed after retries")
 
     # -- subscriptions -----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from .delivery import DEFAULT_CONCURRENCY, BotocoreConnectionsApi, ConnectionsAp
 from .json_api import DYNAMODB, SQS, SignedJsonApi
 from .lookup import SignedLookup, SubscriberLookup, ThreadedLookup
 from .pipeline import Pipeline
+from .removal import GoneRemoval, SignedRemoval, ThreadedRemoval
 from .runtime import ClientPool, LoopThread
 from .sigv4 import SigV4Signer
 from .slices import slice_posts
@@ -86,13 +87,19 @@ def _pipeline() -> Pipeline:
     runner = LoopThread()
     kind = os.environ.get(CLIENT_ENV, "signed")
     api, close = connections_api(session, concurrency, kind)
-    lookup, close_lookup = subscriber_lookup(session, store(), kind)
+    lookup, removal, close_lookup = subscriber_lookup(session, store(), kind)
     closers = [close, close_lookup]
     queue = fanout_queue(session, store(), os.environ)
     if queue is not None:
         closers.append(queue.close)
     return Pipeline(
-        store(), Deliverer(api, concurrency), runner, closers=closers, lookup=lookup, slices=queue
+        store(),
+        Deliverer(api, concurrency),
+        runner,
+        closers=closers,
+        lookup=lookup,
+        slices=queue,
+        removal=removal,
     )
 
 
@@ -127,18 +134,23 @@ def fanout_queue(
 
 def subscriber_lookup(
     session: AioSession, connection_store: ConnectionStore, kind: str = "signed"
-) -> tuple[SubscriberLookup, Callable[[], Coroutine[Any, Any, None]]]:
-    """The subscriber lookup and what closes it: the lean signed Query (default), sent to the
-    endpoint and region the store's boto3 client resolved, or that client itself (`botocore`)."""
+) -> tuple[SubscriberLookup, GoneRemoval, Callable[[], Coroutine[Any, Any, None]]]:
+    """The subscriber lookup, the removal of gone connections and what closes them: one lean
+    signed DynamoDB client (default), sent to the endpoint and region the store's boto3 client
+    resolved, or that client itself (`botocore`), in a worker thread."""
     if kind == "botocore":
-        return ThreadedLookup(connection_store), _nothing_to_close
+        return (
+            ThreadedLookup(connection_store),
+            ThreadedRemoval(connection_store),
+            _nothing_to_close,
+        )
     meta = connection_store.client_meta
     api = SignedJsonApi(
         meta.endpoint_url,
         SessionCredentials(session),
         SigV4Signer(meta.region_name or "", DYNAMODB.signing_service),
     )
-    return SignedLookup(connection_store, api), api.close
+    return SignedLookup(connection_store, api), SignedRemoval(connection_store, api), api.close
 
 
 async def _nothing_to_close() -> None:
