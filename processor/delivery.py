@@ -28,13 +28,13 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .fanout import MAX_POST_BYTES, Answer, Outcome, OverflowRule, Post, RetryPolicy, classify
+from .report import FanoutReport
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "BotocoreConnectionsApi",
     "ConnectionsApi",
     "Deliverer",
-    "DeliveryReport",
 ]
 
 DEFAULT_CONCURRENCY = 64
@@ -79,22 +79,13 @@ async def _answer(call: Awaitable[Any]) -> Answer:
 
 
 @dataclass(slots=True)
-class DeliveryReport:
-    """`delivered` counts frames (posts) delivered, `events_delivered` the events they carried:
-    equal without batched frames, and a batched frame of 40 events counts 1 and 40."""
+class _Round:
+    """One delivery's bookkeeping that is not a count: where it delivered (judging a 5xx,
+    see the module's docstring) and the frames whose endpoint failed."""
 
-    delivered: int = 0
-    events_delivered: int = 0
-    gone: set[str] = field(default_factory=set)
-    rejected: int = 0
-    rejected_codes: dict[str, int] = field(default_factory=dict)
-    dropped: int = 0  # frames for clients that were not reading (429), given up on
-    closed: set[str] = field(default_factory=set)  # readers that never read, deleted
-    failed: int = 0  # failures of the endpoint that outlived their retries
-    failed_tags: set[int] = field(default_factory=set)
-    abandoned: int = 0  # 5xx for one connection while its endpoint delivered to others
-    delivered_to: dict[str, int] = field(default_factory=dict)  # deliveries per endpoint
-    attempts: int = 0  # posts tried, retries included: above the posts, throttling
+    report: FanoutReport
+    delivered_to: dict[str, int] = field(default_factory=dict)
+    failures: list[Post] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -125,39 +116,41 @@ class Deliverer:
         self._sleep = sleep
         self._draw = draw
 
-    async def deliver(self, posts: Sequence[Post]) -> DeliveryReport:
-        report = DeliveryReport()
+    async def deliver(
+        self, posts: Sequence[Post], report: FanoutReport | None = None
+    ) -> FanoutReport:
+        """Posts them all and adds what happened to `report` (a new one if none is given)."""
+        report = FanoutReport() if report is None else report
         by_connection: dict[str, list[Post]] = {}
         for post in posts:
             by_connection.setdefault(post.connection_id, []).append(post)
         queue = deque(_Lane(frames) for frames in by_connection.values())
         workers = min(self.concurrency, len(queue))
-        failures: list[Post] = []
-        await asyncio.gather(*(self._worker(queue, report, failures) for _ in range(workers)))
-        for failed in failures:
-            if report.delivered_to.get(failed.endpoint):
+        done = _Round(report)
+        await asyncio.gather(*(self._worker(queue, done) for _ in range(workers)))
+        for failed in done.failures:
+            if done.delivered_to.get(failed.endpoint):
                 report.abandoned += 1
             else:
                 report.failed += 1
                 report.failed_tags.update(failed.tags)
         return report
 
-    async def _worker(
-        self, queue: deque[_Lane], report: DeliveryReport, failures: list[Post]
-    ) -> None:
+    async def _worker(self, queue: deque[_Lane], done: _Round) -> None:
         """Round robin: a worker takes a connection, posts its next frame and puts it back at
         the end. A connection is out of the queue while its post is in flight, so its frames
         keep their order, and every subscriber's first frame goes out before anyone's
         second: `concurrency` posts stay in flight until fewer connections have frames."""
         while queue:
             lane = queue.popleft()
-            if await self._next(lane, report, failures):
+            if await self._next(lane, done):
                 queue.append(lane)
 
-    async def _next(self, lane: _Lane, report: DeliveryReport, failures: list[Post]) -> bool:
+    async def _next(self, lane: _Lane, done: _Round) -> bool:
         """Posts the lane's next frame; False when the connection has nothing more to get.
         After a dropped frame the rest get a single try each: the reader had its brief
         chance in this invocation."""
+        report = done.report
         post = lane.posts[lane.index]
         lane.index += 1
         left = len(lane.posts) - lane.index
@@ -165,11 +158,12 @@ class Deliverer:
         if outcome is Outcome.DELIVERED:
             report.delivered += 1
             report.events_delivered += post.events
-            report.delivered_to[post.endpoint] = report.delivered_to.get(post.endpoint, 0) + 1
+            done.delivered_to[post.endpoint] = done.delivered_to.get(post.endpoint, 0) + 1
             self.overflow.delivered(post.connection_id)
         elif outcome is Outcome.GONE:
             # The rest of this connection's frames would be 410 too.
-            report.gone.add(post.connection_id)
+            report.gone += 1
+            report.gone_ids.add(post.connection_id)
             self.overflow.forget(post.connection_id)
             return False
         elif outcome is Outcome.OVERFLOW:
@@ -182,24 +176,25 @@ class Deliverer:
         elif outcome is Outcome.REJECTED:
             report.rejected += 1
         else:  # judged once every lane is done: see the module's docstring
-            failures.append(post)
+            done.failures.append(post)
         return left > 0
 
-    async def _close(self, post: Post, report: DeliveryReport) -> None:
+    async def _close(self, post: Post, report: FanoutReport) -> None:
         """A reader that never reads is disconnected (@connections DELETE; on AWS that runs
         its $disconnect) and leaves the table either way."""
         self.overflow.forget(post.connection_id)
-        report.attempts += 1
+        report.post_attempts += 1
         await self.api.delete(post.endpoint, post.connection_id)
-        report.closed.add(post.connection_id)
+        report.closed += 1
+        report.closed_ids.add(post.connection_id)
 
-    async def _post(self, post: Post, report: DeliveryReport, retry_overflow: bool) -> Outcome:
+    async def _post(self, post: Post, report: FanoutReport, retry_overflow: bool) -> Outcome:
         if len(post.data) > MAX_POST_BYTES:
             _count(report.rejected_codes, "PayloadTooLargeException")
             return Outcome.REJECTED
         attempt = 0
         while True:
-            report.attempts += 1
+            report.post_attempts += 1
             answer = await self.api.post(post.endpoint, post.connection_id, post.data)
             outcome = classify(answer)
             if outcome is Outcome.REJECTED:

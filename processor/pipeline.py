@@ -12,30 +12,28 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from messages import Event, Source, Stamp, new_event_id, now_ms
 
 from .batching import BatchPlanner, Indexed, split_batched
-from .delivery import Deliverer, DeliveryReport
+from .delivery import Deliverer
 from .endpoints import management_endpoint
 from .fanout import Plan, Post, plan_posts
 from .lookup import SubscriberLookup, ThreadedLookup
 from .removal import GoneRemoval, ThreadedRemoval, remove_logged
+from .report import FanoutReport
 from .runtime import LoopThread
 from .slices import Slice, chunk_events, plan_slices
-from .split import PROGRESS_COUNTS, SliceQueue
-from .store import ConnectionStore, Lookup, Subscriber
+from .split import SliceQueue
+from .store import ConnectionStore, Subscriber
 
 __all__ = [
     "DEFAULT_SLICE_WAIT_S",
-    "FanoutReport",
     "Pipeline",
     "record_stamp",
     "remaining_s",
     "request_stamp",
-    "timings",
 ]
 
 
@@ -43,110 +41,6 @@ __all__ = [
 # what an invocation keeps of its time to answer after waiting.
 DEFAULT_SLICE_WAIT_S = 60.0
 SLICE_WAIT_RESERVE_S = 0.5
-
-
-@dataclass(slots=True)
-class FanoutReport:
-    """`delivered` counts frames delivered (@connections POSTs that succeeded, what API Gateway
-    bills), `events_delivered` the events those frames carried (a batched frame carries many)."""
-
-    delivered: int = 0
-    events_delivered: int = 0
-    filtered: int = 0
-    gone: int = 0  # connections removed after a 410
-    failed: int = 0  # posts that failed for a reason of the endpoint, after retries
-    abandoned: int = 0  # 5xx for one connection while the endpoint delivered to others
-    rejected: int = 0
-    post_attempts: int = 0  # retries included: more than the posts means throttling
-    dropped: int = 0  # frames for clients not reading (429) after their brief retries
-    closed: int = 0  # connections deleted for never reading
-    rejected_codes: dict[str, int] = field(default_factory=dict)
-    failed_tags: set[int] = field(default_factory=set)
-    lookups: dict[str, Lookup] = field(default_factory=dict)
-    # Where an invocation's time went, for the logs and the race benchmark's breakdown.
-    lookup_ms: float = 0.0
-    deliver_ms: float = 0.0
-    read_units: float = 0.0  # DynamoDB read request units this fan-out consumed
-    write_units: float = 0.0  # and write request units (removing gone connections)
-    gone_ids: set[str] = field(default_factory=set)
-    closed_ids: set[str] = field(default_factory=set)
-    # A fan-out that split (processor.split): slices sent, delivered by the trigger itself
-    # because SQS would not take them, and still pending when its time was up.
-    slices: int = 0
-    slices_inline: int = 0
-    slices_pending: int = 0
-
-    def absorb(self, delivery: DeliveryReport) -> None:
-        """Adds one delivery's outcome (a fan-out delivers once, or once per inline slice)."""
-        self.delivered += delivery.delivered
-        self.events_delivered += delivery.events_delivered
-        self.failed += delivery.failed
-        self.abandoned += delivery.abandoned
-        self.rejected += delivery.rejected
-        self.post_attempts += delivery.attempts
-        self.failed_tags |= delivery.failed_tags
-        for code, count in delivery.rejected_codes.items():
-            self.rejected_codes[code] = self.rejected_codes.get(code, 0) + count
-        self.dropped += delivery.dropped
-        self.gone += len(delivery.gone)
-        self.closed += len(delivery.closed)
-        self.gone_ids |= delivery.gone
-        self.closed_ids |= delivery.closed
-
-    def add_counts(self, counts: Mapping[str, int]) -> None:
-        """What the workers counted for their slices (processor.split.PROGRESS_COUNTS)."""
-        for name in PROGRESS_COUNTS:
-            setattr(self, name, getattr(self, name) + counts.get(name, 0))
-
-    def progress_counts(self) -> dict[str, int]:
-        """What a worker adds to its run's progress row."""
-        return {name: getattr(self, name) for name in PROGRESS_COUNTS}
-
-    def counts(self) -> dict[str, int]:
-        """What the invocation's log line reports, the subscriber lookup's cost included (index
-        pages and items read: the fan-out's scaling)."""
-        return {
-            "delivered": self.delivered,
-            "events_delivered": self.events_delivered,
-            "filtered": self.filtered,
-            "gone": self.gone,
-            "failed": self.failed,
-            "abandoned": self.abandoned,
-            "rejected": self.rejected,
-            "dropped": self.dropped,
-            "closed": self.closed,
-            "post_attempts": self.post_attempts,
-            "index_pages": sum(lookup.pages for lookup in self.lookups.values()),
-        }
-
-    def summary(self) -> dict[str, Any]:
-        """The counts for the invocation's log line, and why @connections refused posts
-        (413, 403...) when it did: those are reported, never retried."""
-        summary: dict[str, Any] = dict(self.counts())
-        if self.slices:
-            summary.update(
-                slices=self.slices,
-                slices_inline=self.slices_inline,
-                slices_pending=self.slices_pending,
-            )
-        if self.rejected_codes:
-            summary["rejected_codes"] = dict(self.rejected_codes)
-        return summary
-
-    def capacity(self) -> dict[str, float | int]:
-        """What the invocation log reports of DynamoDB use: the cost model reads it."""
-        return {
-            "read_units": self.read_units,
-            "write_units": self.write_units,
-            "lookups": len(self.lookups),
-            "index_items": sum(lookup.items for lookup in self.lookups.values()),
-        }
-
-
-def timings(report: FanoutReport) -> dict[str, float]:
-    """Where a fan-out's time went (ms), for the invocation's log line and the race's
-    breakdown."""
-    return {"lookup_ms": round(report.lookup_ms, 3), "deliver_ms": round(report.deliver_ms, 3)}
 
 
 class Pipeline:
@@ -327,9 +221,8 @@ class Pipeline:
             posts.extend(batching.posts())
         if posts:
             started = time.perf_counter()
-            delivery = await self.deliverer.deliver(posts)
+            await self.deliverer.deliver(posts, report)
             report.deliver_ms += (time.perf_counter() - started) * 1000
-            report.absorb(delivery)
 
     def reply(self, domain_name: str, stage: str, connection_id: str, frame: str) -> bool:
         """A control frame to one connection (a route without a route response)."""
@@ -338,8 +231,8 @@ class Pipeline:
 
     async def _reply(self, post: Post) -> bool:
         delivery = await self.deliverer.deliver([post])
-        if delivery.gone or delivery.closed:
-            await remove_logged(self.removal, sorted(delivery.gone | delivery.closed))
+        if delivery.gone_ids or delivery.closed_ids:
+            await remove_logged(self.removal, sorted(delivery.gone_ids | delivery.closed_ids))
         return delivery.delivered == 1
 
 

@@ -31,22 +31,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .json_api import SignedJsonApi
+from .report import PROGRESS_COUNTS
 from .slices import MAX_MESSAGE_BYTES, Slice, encode_slice
 
 __all__ = ["PROGRESS_COUNTS", "Progress", "ProgressRow", "SliceQueue"]
 
-# The counts a worker adds to its run's row, as processor.pipeline.FanoutReport names them.
-PROGRESS_COUNTS = (
-    "delivered",
-    "events_delivered",
-    "filtered",
-    "gone",
-    "abandoned",
-    "rejected",
-    "dropped",
-    "closed",
-    "post_attempts",
-)
 # SQS SendMessageBatch: at most 10 entries and 256 KiB together.
 _BATCH_ENTRIES = 10
 _BATCH_BYTES = 256 * 1024

@@ -11,7 +11,8 @@ from messages.tokens import Role
 
 from ..endpoints import management_domain
 from ..logs import Invocation
-from ..pipeline import remaining_s, request_stamp, timings
+from ..pipeline import remaining_s, request_stamp
+from ..report import timings
 from ..wiring import pipeline
 from . import ProxyResponse, body_of, request_context
 

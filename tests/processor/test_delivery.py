@@ -77,7 +77,7 @@ def test_gone_connections_are_reported_and_skipped(deliver, connections):
     report = deliver(
         [post(connections, "dead"), post(connections, "dead"), post(connections, "ok")]
     )
-    assert report.gone == {"dead"}
+    assert report.gone_ids == {"dead"}
     assert report.delivered == 1 and report.failed == 0
     assert connections.posts == 2  # the second frame to a gone connection is not sent
 
@@ -139,7 +139,7 @@ def test_a_reader_that_never_reads_is_disconnected(deliver, connections):
     posts = [post(connections, "stalled", tag=i) for i in range(10)]
     posts += [post(connections, "ok", tag=i) for i in range(10)]
     report = deliver(posts, overflow=rule)
-    assert report.closed == {"stalled"} and connections.deleted == ["stalled"]
+    assert report.closed_ids == {"stalled"} and connections.deleted == ["stalled"]
     assert report.dropped == 10 and report.delivered == 10 and report.failed_tags == set()
     assert rule.count("stalled") == 0
 
@@ -153,8 +153,8 @@ def test_drops_count_across_invocations_and_a_delivery_resets_them(deliver, conn
     assert deliver([post(connections, "slow")], overflow=rule).delivered == 1
     connections.throttle["slow"] = 1000
     for _ in range(2):
-        assert deliver([post(connections, "slow")], overflow=rule).closed == set()
-    assert deliver([post(connections, "slow")], overflow=rule).closed == {"slow"}
+        assert deliver([post(connections, "slow")], overflow=rule).closed_ids == set()
+    assert deliver([post(connections, "slow")], overflow=rule).closed_ids == {"slow"}
 
 
 def test_oversized_frames_are_rejected_without_a_post(deliver, connections):
@@ -336,7 +336,7 @@ def test_one_connections_failed_batch_stays_with_it(deliver, connections):
         policy=RetryPolicy(max_attempts=2),
     )
     assert report.failed_tags == set() and report.abandoned == 1
-    assert report.gone == {"gone"} and report.delivered == 1 and report.events_delivered == 2
+    assert report.gone_ids == {"gone"} and report.delivered == 1 and report.events_delivered == 2
     assert connections.posts == 4  # 2 for broken, 1 for gone (its second frame not sent), 1 ok
 
 

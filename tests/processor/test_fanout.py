@@ -141,7 +141,7 @@ def test_an_overflow_limit_below_one_is_refused():
 
 
 def test_refusals_are_named_in_the_invocation_summary():
-    from processor.pipeline import FanoutReport
+    from processor.report import FanoutReport
 
     quiet = FanoutReport(delivered=3)
     assert "rejected_codes" not in quiet.summary()
