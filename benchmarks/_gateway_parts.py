@@ -130,8 +130,9 @@ async def poster(url: str, ids: list[str], total: int, concurrency: int) -> None
     every server at the driver's own rate, so the servers' difference did not show."""
     from botocore.session import Session
 
-    from processor.connections_api import SessionCredentials, SignedConnectionsApi
+    from processor.connections_api import SignedConnectionsApi
     from processor.sigv4 import SigV4Signer
+    from processor.transport import SessionCredentials
 
     botocore_session = Session()
     botocore_session.set_credentials("test", "test")

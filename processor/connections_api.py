@@ -1,4 +1,4 @@
-"""The @connections API (POST and DELETE) over aiohttp, signed with processor.sigv4.
+"""The @connections API (POST and DELETE) over processor.transport, signed with processor.sigv4.
 
 botocore's per-call pipeline (endpoint resolution, validation, serialization, signing, the user
 agent, parsing) costs about 1.1 ms of CPU per PostToConnection, which caps one fan-out process
@@ -9,90 +9,24 @@ processor.fanout.classify reads the same way for both clients."""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import time
 from collections import OrderedDict
-from typing import Any
 
 import aiohttp
 
 from .fanout import Answer
-from .sigv4 import Credentials, SignedTarget, SigV4Signer, amz_date, target
+from .sigv4 import SignedTarget, SigV4Signer, amz_date, target
+from .transport import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_READ_TIMEOUT_S,
+    LazyHttp,
+    SessionCredentials,
+)
 
-__all__ = [
-    "DEFAULT_CONNECT_TIMEOUT_S",
-    "DEFAULT_READ_TIMEOUT_S",
-    "LazyHttp",
-    "SessionCredentials",
-    "SignedConnectionsApi",
-]
+__all__ = ["SignedConnectionsApi"]
 
-DEFAULT_CONNECT_TIMEOUT_S = 3.0
-DEFAULT_READ_TIMEOUT_S = 10.0
 _TARGETS_MAX = 4096  # canonical pieces kept per connection (a warm container's subscribers)
 _SKIP_HEADERS = ("Content-Type", "Accept-Encoding")  # botocore sends neither on a post
-
-
-class SessionCredentials:
-    """Credentials of an injected botocore or aiobotocore session, resolved once by the
-    session's chain; each call gives a frozen copy, refreshed by botocore's own rules when
-    they are refreshable (STS, container and instance roles)."""
-
-    def __init__(self, session: Any) -> None:
-        self._session = session
-        self._credentials: Any = None
-        self._lock = asyncio.Lock()
-
-    async def _resolve(self) -> Any:
-        async with self._lock:
-            if self._credentials is None:
-                found = self._session.get_credentials()
-                self._credentials = await found if inspect.isawaitable(found) else found
-                if self._credentials is None:
-                    raise RuntimeError("no AWS credentials found to sign @connections requests")
-        return self._credentials
-
-    async def frozen(self) -> Credentials:
-        credentials = self._credentials or await self._resolve()
-        frozen = credentials.get_frozen_credentials()
-        if inspect.isawaitable(frozen):
-            frozen = await frozen
-        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
-
-
-class LazyHttp:
-    """An aiohttp session of kept-alive connections, at most `pool_size`, built on first use on
-    the loop that uses it (and again if it was closed): the lean clients' transport. It never
-    decompresses (what is signed or checksummed is the bytes) and sends none of `skip_headers`."""
-
-    def __init__(
-        self,
-        pool_size: int,
-        skip_headers: tuple[str, ...],
-        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
-        read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
-    ) -> None:
-        self._pool_size = pool_size
-        self._skip_headers = skip_headers
-        self._timeout = aiohttp.ClientTimeout(
-            sock_connect=connect_timeout_s, sock_read=read_timeout_s
-        )
-        self._http: aiohttp.ClientSession | None = None
-
-    def session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0),
-                timeout=self._timeout,
-                skip_auto_headers=self._skip_headers,
-                auto_decompress=False,
-            )
-        return self._http
-
-    async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
 
 
 class SignedConnectionsApi:

@@ -1,4 +1,4 @@
-"""AWS's JSON protocol over aiohttp, signed with processor.sigv4: DynamoDB's Query (the
+"""AWS's JSON protocol over processor.transport, signed with processor.sigv4: DynamoDB's Query (the
 subscriber lookup that every event makes) and, for a fan-out that splits, DynamoDB's
 UpdateItem and GetItem and SQS's GetQueueUrl and SendMessageBatch, without botocore's
 per-call pipeline.
@@ -31,8 +31,8 @@ from botocore.exceptions import ClientError
 
 from messages.backoff import full_jitter_s
 
-from .connections_api import LazyHttp, SessionCredentials
 from .sigv4 import SigV4Signer, amz_date, endpoint_target
+from .transport import LazyHttp, SessionCredentials
 
 __all__ = [
     "DYNAMODB",

@@ -16,22 +16,16 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
 from botocore.config import Config
 
-from .connections_api import (
-    DEFAULT_CONNECT_TIMEOUT_S,
-    DEFAULT_READ_TIMEOUT_S,
-    SessionCredentials,
-    SignedConnectionsApi,
-)
 from .delivery import DEFAULT_CONCURRENCY, BotocoreConnectionsApi, ConnectionsApi, Deliverer
-from .json_api import DYNAMODB, SQS, SignedJsonApi
+from .json_api import DYNAMODB, SQS
 from .lookup import SignedLookup, SubscriberLookup, ThreadedLookup
 from .pipeline import Pipeline
 from .removal import GoneRemoval, SignedRemoval, ThreadedRemoval
 from .runtime import ClientPool, LoopThread
-from .sigv4 import SigV4Signer
 from .slices import slice_posts
 from .split import Progress, SliceQueue
 from .store import ConnectionStore
+from .transport import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S, AwsTransport
 
 __all__ = [
     "CLIENT_ENV",
@@ -86,12 +80,11 @@ def _pipeline() -> Pipeline:
     session = get_session()
     runner = LoopThread()
     kind = os.environ.get(CLIENT_ENV, "signed")
-    api, close = connections_api(session, concurrency, kind)
-    lookup, removal, close_lookup = subscriber_lookup(session, store(), kind)
-    closers = [close, close_lookup]
-    queue = fanout_queue(session, store(), os.environ)
-    if queue is not None:
-        closers.append(queue.close)
+    transport = AwsTransport(session)  # every lean client's: one close closes them all
+    api, close = connections_api(session, concurrency, kind, transport)
+    lookup, removal, close_lookup = subscriber_lookup(session, store(), kind, transport)
+    closers = [close, close_lookup, transport.close]
+    queue = fanout_queue(session, store(), os.environ, transport)
     return Pipeline(
         store(),
         Deliverer(api, concurrency),
@@ -104,7 +97,10 @@ def _pipeline() -> Pipeline:
 
 
 def fanout_queue(
-    session: AioSession, connection_store: ConnectionStore, environ: Mapping[str, str]
+    session: AioSession,
+    connection_store: ConnectionStore,
+    environ: Mapping[str, str],
+    transport: AwsTransport | None = None,
 ) -> SliceQueue | None:
     """The fan-out queue and progress table of a fan-out that splits (processor.split), or
     None when the function has none (FANOUT_QUEUE unset: it never splits). SQS's endpoint and
@@ -115,25 +111,17 @@ def fanout_queue(
     table = environ.get(FANOUT_PROGRESS_TABLE_ENV)
     if not table:
         raise RuntimeError(f"{FANOUT_QUEUE_ENV} is set but {FANOUT_PROGRESS_TABLE_ENV} is not")
-    credentials = SessionCredentials(session)
-    dynamodb_meta = connection_store.client_meta
-    dynamodb = SignedJsonApi(
-        dynamodb_meta.endpoint_url,
-        credentials,
-        SigV4Signer(dynamodb_meta.region_name or "", DYNAMODB.signing_service),
-    )
-    sqs_meta = boto3.client("sqs").meta
-    sqs = SignedJsonApi(
-        sqs_meta.endpoint_url,
-        credentials,
-        SigV4Signer(sqs_meta.region_name or "", SQS.signing_service),
-        protocol=SQS,
-    )
+    transport = transport or AwsTransport(session)
+    dynamodb = transport.json_api(connection_store.client_meta, DYNAMODB)
+    sqs = transport.json_api(boto3.client("sqs").meta, SQS)
     return SliceQueue(sqs, queue_name, Progress(dynamodb, table), slice_posts(environ))
 
 
 def subscriber_lookup(
-    session: AioSession, connection_store: ConnectionStore, kind: str = "signed"
+    session: AioSession,
+    connection_store: ConnectionStore,
+    kind: str = "signed",
+    transport: AwsTransport | None = None,
 ) -> tuple[SubscriberLookup, GoneRemoval, Callable[[], Coroutine[Any, Any, None]]]:
     """The subscriber lookup, the removal of gone connections and what closes them: one lean
     signed DynamoDB client (default), sent to the endpoint and region the store's boto3 client
@@ -144,12 +132,7 @@ def subscriber_lookup(
             ThreadedRemoval(connection_store),
             _nothing_to_close,
         )
-    meta = connection_store.client_meta
-    api = SignedJsonApi(
-        meta.endpoint_url,
-        SessionCredentials(session),
-        SigV4Signer(meta.region_name or "", DYNAMODB.signing_service),
-    )
+    api = (transport or AwsTransport(session)).json_api(connection_store.client_meta, DYNAMODB)
     return SignedLookup(connection_store, api), SignedRemoval(connection_store, api), api.close
 
 
@@ -158,16 +141,16 @@ async def _nothing_to_close() -> None:
 
 
 def connections_api(
-    session: AioSession, concurrency: int, kind: str = "signed"
+    session: AioSession,
+    concurrency: int,
+    kind: str = "signed",
+    transport: AwsTransport | None = None,
 ) -> tuple[ConnectionsApi, Callable[[], Coroutine[Any, Any, None]]]:
     """The @connections client and what closes it: the lean signed path (default), or
     aiobotocore's own client (`botocore`), whose per-call pipeline costs about 1.1 ms of CPU.
     The same switch (TUMBLE_FANOUT_CLIENT) chooses the subscriber lookup's client."""
     if kind == "signed":
-        region = session.get_config_variable("region")
-        signed = SignedConnectionsApi(
-            SessionCredentials(session), SigV4Signer(region or ""), concurrency
-        )
+        signed = (transport or AwsTransport(session)).connections(concurrency)
         return signed, signed.close
     if kind != "botocore":
         raise RuntimeError(f"{CLIENT_ENV} must be 'signed' or 'botocore', not {kind!r}")

@@ -15,11 +15,12 @@ from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import get_session
 
 from gateway_adapter.embedded.backend import free_port
-from processor.connections_api import SessionCredentials, SignedConnectionsApi
+from processor.connections_api import SignedConnectionsApi
 from processor.delivery import BotocoreConnectionsApi, Deliverer
 from processor.fanout import MAX_POST_BYTES, Answer, OverflowRule, Post, RetryPolicy
 from processor.runtime import ClientPool, LoopThread
 from processor.sigv4 import SigV4Signer
+from processor.transport import SessionCredentials
 
 REGION = "us-east-1"
 

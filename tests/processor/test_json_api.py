@@ -18,12 +18,12 @@ from botocore.exceptions import ClientError
 
 from gateway_adapter.embedded.backend import free_port
 from messages import Subscription
-from processor.connections_api import SessionCredentials
 from processor.json_api import MAX_ATTEMPTS, SignedJsonApi
 from processor.lookup import SignedLookup, ThreadedLookup
 from processor.runtime import LoopThread
 from processor.sigv4 import Credentials, SigV4Signer
 from processor.store import Connection, ConnectionStore
+from processor.transport import SessionCredentials
 
 REGION = "us-east-1"
 TABLE = "lean-query"

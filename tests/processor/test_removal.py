@@ -12,12 +12,12 @@ from aiobotocore.session import get_session
 
 from gateway_adapter.embedded.backend import free_port
 from messages import Subscription
-from processor.connections_api import SessionCredentials
 from processor.json_api import SignedJsonApi
 from processor.removal import SignedRemoval, ThreadedRemoval, remove_logged
 from processor.runtime import LoopThread
 from processor.sigv4 import SigV4Signer
 from processor.store import Connection, ConnectionStore
+from processor.transport import SessionCredentials
 
 REGION = "us-east-1"
 
