@@ -33,6 +33,9 @@ EVENTS = 12
 # The queue's visibility timeout, short so the failed slice is back within seconds (the
 # worker's timeout may not exceed it: Lambda refuses that mapping).
 VISIBILITY_S = 3
+# How long a spectator may wait for the events: the failed slice's retry (its backoff, or the
+# visibility timeout) with room for a loaded machine; a spectator that has them all stops.
+ARRIVAL_S = 30.0
 
 
 def flaky_config(tmp_path: Path) -> Path:
@@ -98,6 +101,21 @@ def events_of(ws: websocket.WebSocket, quiet_s: float) -> list[dict[str, Any]]:
             return got
 
 
+def events_until(
+    ws: websocket.WebSocket, wanted: set[str], deadline: float
+) -> list[dict[str, Any]]:
+    """Every event a spectator receives until it has all of `wanted` (or the deadline
+    passed), then a quiet second more: a duplicate would arrive in it."""
+    got: list[dict[str, Any]] = []
+    while not wanted <= {f["event_id"] for f in got} and time.monotonic() < deadline:
+        ws.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            got.extend(unbatch(ws.recv()))
+        except websocket.WebSocketTimeoutException:
+            break
+    return got + events_of(ws, 1.0)
+
+
 def log_lines(gateway: GatewayProcess, key: str) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in gateway.output().splitlines() if line.startswith("{")]
     return [line for line in lines if key in line]
@@ -126,12 +144,12 @@ def test_a_split_fan_out_reaches_everyone_once_in_order_though_a_worker_fails(
         put(kinesis, sent[: EVENTS // 2])
         time.sleep(0.5)
         put(kinesis, sent[EVENTS // 2 :])
-        received = [events_of(ws, VISIBILITY_S + 4.0) for ws in crowd]
+        wanted = {e.event_id for e in sent}
+        received = [events_until(ws, wanted, time.monotonic() + ARRIVAL_S) for ws in crowd]
     finally:
         for ws in crowd:
             ws.close()
 
-    wanted = {e.event_id for e in sent}
     for got in received:
         mine = [f for f in got if f["event_id"] in wanted]
         assert sorted(f["event_id"] for f in mine) == sorted(wanted)  # all of them, once each
