@@ -16,18 +16,18 @@ import boto3
 import pytest
 import websocket
 
-from messages import COLORS, Event, Subscription, encode_kinesis_data, subscribe_envelope, unbatch
+from messages import COLORS, Event, encode_kinesis_data, unbatch
 from serverless_model.bootstrap import bootstrap_resources
 from serverless_model.config import Options
 from serverless_model.service import load_service
 
-from .conftest import REGION, SERVERLESS_YML, GatewayProcess, make_token
+from .conftest import REGION, SERVERLESS_YML, GatewayProcess
+from .test_e2e_batched import click, spectator
 
 pytestmark = pytest.mark.slow
 
 STAGE = "split"
 STREAM = f"tumble-{STAGE}-iot-events"
-NES = [Subscription.from_dict({"event_type": "NESClick"})]
 SPECTATORS = 6  # half batched: at two posts a slice, every run splits into several slices
 EVENTS = 12
 # The queue's visibility timeout, short so the failed slice is back within seconds, and the
@@ -72,18 +72,6 @@ def split_gateway(
     )
     yield running
     running.stop()
-
-
-def click(color: str) -> Event:
-    message = {"color": color, "button": "A", "axis": None, "value": None, "source": "kinesis"}
-    return Event.create("NESClick", message)
-
-
-def spectator(gateway: GatewayProcess, batched: bool) -> websocket.WebSocket:
-    ws = websocket.create_connection(gateway.url(make_token("viewer")), timeout=10)
-    ws.send(subscribe_envelope(NES, batched=batched))
-    assert json.loads(ws.recv())["status"] == "subscribed"
-    return ws
 
 
 def put(kinesis: Any, events: list[Event]) -> None:
